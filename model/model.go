@@ -254,6 +254,10 @@ type LUN struct {
 	// Hosts are the hosts that see this LUN.
 	Hosts []string `json:"hosts,omitempty"`
 	Paths []Path   `json:"paths"`
+	// VendorVPD holds vendor-specific VPD pages (page code -> page bytes)
+	// read from the device, for the array package to decode. Not exported
+	// in JSON: the decoded facts are.
+	VendorVPD map[uint8][]byte `json:"-"`
 }
 
 // Designator is one identification descriptor from SCSI VPD page 0x83 (or
