@@ -247,6 +247,12 @@ type LUN struct {
 	// FactSources names where each enrichment fact came from: vpd,
 	// transport, api. Keys are field names (array.system_name, volume...).
 	FactSources map[string]string `json:"fact_sources,omitempty"`
+	// ArrayFacts are further facts about the LUN on its storage system, by
+	// name: svm, qtree, state, igroups (ONTAP REST), domain, user_cpg,
+	// snap_cpg, vv_id (3PAR VPD 0xC0), storage_processor (Dell EMC VPD
+	// 0xC0), volume_id (E-Series VPD 0xC8)... Each key's source is in
+	// FactSources under the same key. Filled by package array.
+	ArrayFacts map[string]string `json:"array_facts,omitempty"`
 	// State is derived from the paths: ok, degraded, failed.
 	State string `json:"state"`
 	// IOErrors is the sum of the I/O error counters of all paths.

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vmstor/vmstor/array"
 	"github.com/vmstor/vmstor/correlate"
 	"github.com/vmstor/vmstor/model"
 )
@@ -46,6 +47,9 @@ type Options struct {
 	// LocalHost is the name of the host the Locator sees; disks of VMs on
 	// other hosts are not located.
 	LocalHost string
+	// Enrich runs after every source has answered and before correlation,
+	// e.g. array API lookups. Each reports its failures in inv.Errors.
+	Enrich []func(context.Context, *model.Inventory)
 	// Now stamps the inventory; nil means time.Now.
 	Now func() time.Time
 }
@@ -82,6 +86,12 @@ func Run(ctx context.Context, opts Options, sources ...Source) *model.Inventory 
 		}
 	}
 
+	for i := range inv.LUNs {
+		array.Identify(&inv.LUNs[i])
+	}
+	for _, e := range opts.Enrich {
+		e(ctx, inv)
+	}
 	if opts.Locator != nil {
 		locate(ctx, inv, opts.Locator, opts.LocalHost)
 	}
@@ -154,8 +164,8 @@ func appendNew(dst []string, src ...string) []string {
 // hang the scan.
 const locateTimeout = 10 * time.Second
 
-// locate anchors the image and pass-through disks of local VMs, a bounded
-// number at a time.
+// locate anchors the disks of local VMs (all but network disks, which the
+// hypervisor opens itself), a bounded number at a time.
 func locate(ctx context.Context, inv *model.Inventory, l Locator, host string) {
 	type job struct{ vm, disk int }
 	var jobs []job
@@ -166,7 +176,7 @@ func locate(ctx context.Context, inv *model.Inventory, l Locator, host string) {
 		}
 		for j := range vm.Disks {
 			d := &vm.Disks[j]
-			if d.Anchor != nil || d.Source == "" || (d.Kind != model.DiskImage && d.Kind != model.DiskPassthrough) {
+			if d.Anchor != nil || d.Source == "" || d.Kind == model.DiskNetwork {
 				continue
 			}
 			jobs = append(jobs, job{i, j})
