@@ -19,6 +19,11 @@ const (
 	SourceID        = "id"        // decoded from the LUN id (NAA OUI, serial inside the id)
 	SourceVPD       = "vpd"       // vendor VPD page or NVMe vendor log page read from the device
 	SourceAPI       = "api"       // the array's management API (ONTAP REST, Pure REST)
+	// SourceGroup marks a system fact copied by GroupSystems from another
+	// LUN of the same storage system. It outranks what one LUN's id,
+	// strings and paths say (so the system id is the same on all members
+	// and Identify does not undo it) but not a device page or the API.
+	SourceGroup = "group"
 )
 
 func rank(src string) int {
@@ -29,10 +34,12 @@ func rank(src string) int {
 		return 2
 	case SourceID:
 		return 3
-	case SourceVPD:
+	case SourceGroup:
 		return 4
-	case SourceAPI:
+	case SourceVPD:
 		return 5
+	case SourceAPI:
+		return 6
 	}
 	return 0
 }
@@ -70,9 +77,9 @@ type ouiEntry struct {
 // naaTable is ordered longest prefix first within each vendor so the first
 // match is the most specific one.
 var naaTable = []ouiEntry{
-	{"600a0980", "NetApp", FamilyONTAP},    // OUI 00a098, ONTAP (cluster mode)
-	{"60a98000", "NetApp", FamilyONTAP7},   // OUI 0a9800, Data ONTAP 7-Mode
-	{"60080e5", "NetApp", FamilyESeries},   // OUI 0080e5 (LSI/Engenio), E-Series/EF
+	{"600a0980", "NetApp", FamilyONTAP},  // OUI 00a098, ONTAP (cluster mode)
+	{"60a98000", "NetApp", FamilyONTAP7}, // OUI 0a9800, Data ONTAP 7-Mode
+	{"60080e5", "NetApp", FamilyESeries}, // OUI 0080e5 (LSI/Engenio), E-Series/EF
 	{"624a9370", "Pure Storage", FamilyFlashArray},
 	{"6000097", "Dell EMC", "PowerMax/VMAX"}, // OUI 000097 (Symmetrix)
 	{"6006048", "Dell EMC", "PowerMax/VMAX"}, // OUI 006048

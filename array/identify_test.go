@@ -355,8 +355,8 @@ func TestIdentifyVendorVPD(t *testing.T) {
 			in: model.LUN{ID: "naa.60080e50001f6d0c000014ad5d2d1e4f", Vendor: "NETAPP", Product: "INF-01-00",
 				VendorVPD: map[uint8][]byte{0xc8: rdacFixture("oradata_1", "ef600-lab")}},
 			want: model.LUN{
-				Volume: "oradata_1",
-				Array:  &model.Array{Vendor: "NetApp", Family: "E-Series", SystemName: "ef600-lab", SystemID: "eseries:101112131415161718191a1b1c1d1e1f"},
+				Volume:     "oradata_1",
+				Array:      &model.Array{Vendor: "NetApp", Family: "E-Series", SystemName: "ef600-lab", SystemID: "eseries:101112131415161718191a1b1c1d1e1f"},
 				ArrayFacts: map[string]string{"volume_id": "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"},
 				FactSources: map[string]string{
 					FactVendor: SourceVPD, FactFamily: SourceVPD, FactVolume: SourceVPD, FactSystemName: SourceVPD,

@@ -41,7 +41,9 @@ else
 fi
 kdir=$cache/$kver
 if [ ! -s "$kdir/vmlinuz" ]; then
-	(cd "$cache/dl" && ls "$pkg"_*.deb >/dev/null 2>&1 || apt-get download "$pkg" >/dev/null 2>&1 || (cd "$cache/dl" && apt-get download "$pkg"))
+	if ! ls "$cache/dl/$pkg"_*.deb >/dev/null 2>&1; then
+		(cd "$cache/dl" && apt-get download "$pkg" 2>&1 | grep -v 'unsandboxed' >&2 || true)
+	fi
 	deb=$(ls -1 "$cache/dl/$pkg"_*.deb | sort -V | tail -1)
 	rm -rf "$kdir.tmp" && mkdir -p "$kdir.tmp"
 	dpkg-deb -x "$deb" "$kdir.tmp/root"
@@ -65,6 +67,9 @@ cp "$file_bb" "$r/bin/busybox"
 for a in $("$r/bin/busybox" --list); do
 	[ -e "$r/bin/$a" ] || ln -s busybox "$r/bin/$a"
 done
+# The kernel's request_module() runs /sbin/modprobe (crypto-crc32c for
+# iSCSI digests, target_core_* backends).
+ln -s ../bin/busybox "$r/sbin/modprobe"
 
 # Modules: the closure of what the guest loads, laid out as in the package so
 # depmod -b can index it and busybox modprobe can load it by name.

@@ -119,6 +119,15 @@ type Disk struct {
 	Chain []Layer `json:"chain,omitempty"`
 	// Error says why the disk could not be resolved, when it could not.
 	Error string `json:"error,omitempty"`
+
+	// ActivePaths is the number of active paths from the VM's host to the
+	// LUNs beneath the disk (the fewest over the LUNs, when there are
+	// several: the weakest extent decides). Unset when unknown or when no
+	// LUN is beneath (NFS). Source: vSphere host multipathInfo.
+	ActivePaths *int `json:"active_paths,omitempty"`
+	// LUNHosts are the hosts that see every LUN beneath the disk: where the
+	// VM could run with this disk. Source: vSphere host storageDevice.
+	LUNHosts []string `json:"lun_hosts,omitempty"`
 }
 
 // NetworkTarget is the remote end of a network disk.

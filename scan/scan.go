@@ -97,6 +97,13 @@ func Run(ctx context.Context, opts Options, sources ...Source) *model.Inventory 
 	}
 	correlate.Correlate(inv)
 	Sort(inv)
+	// Empty lists, not null, in the JSON contract.
+	if inv.VMs == nil {
+		inv.VMs = []model.VM{}
+	}
+	if inv.LUNs == nil {
+		inv.LUNs = []model.LUN{}
+	}
 	inv.DurationSeconds = time.Since(start).Seconds()
 	return inv
 }

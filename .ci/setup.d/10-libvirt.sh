@@ -3,7 +3,7 @@
 # defined). Idempotent. There is no systemd here: the daemons are started by
 # hand. The machine may have no /dev/kvm: the tests define 'qemu' (TCG) domains.
 
-apt_install libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
+apt_install libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils e2fsprogs procps
 
 # Without udev /dev/kvm is root:root 0600 and libvirt re-probes QEMU on every
 # define (16-48 s each); the kvm group fixes that.
@@ -12,14 +12,13 @@ if [ -e /dev/kvm ]; then
 	chmod 0660 /dev/kvm
 fi
 
-libvirt_running() { # pid file names a live process
-	local f=$1
-	[ -s "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null
+libvirt_running() { # libvirt_running NAME PIDFILE: started by us or by anyone
+	{ [ -s "$2" ] && kill -0 "$(cat "$2")" 2>/dev/null; } || pgrep -x "$1" >/dev/null
 }
 
 mkdir -p /run/libvirt
-libvirt_running /run/virtlogd.pid || virtlogd -d -p /run/virtlogd.pid
-libvirt_running /run/libvirtd.pid || libvirtd -d -p /run/libvirtd.pid
+libvirt_running virtlogd /run/virtlogd.pid || virtlogd -d -p /run/virtlogd.pid
+libvirt_running libvirtd /run/libvirtd.pid || libvirtd -d -p /run/libvirtd.pid
 
 # Wait for the socket, then make the first connection here: it probes QEMU's
 # capabilities (~12 s, cached afterwards) so no test pays for it.

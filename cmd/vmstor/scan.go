@@ -1,5 +1,7 @@
 package main
 
+import "fmt"
+
 // ScanCmd is the main job: all three phases for every configured source.
 type ScanCmd struct {
 	SourceFlags
@@ -11,5 +13,19 @@ func (c *ScanCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
+	if len(inv.VMs) == 0 && g.Output != "json" && onlyHostStorage(inv.Sources) {
+		// No hypervisor here: the storage map is still worth printing.
+		fmt.Fprintln(g.stderr, "vmstor: no hypervisor found (no libvirt socket, Proxmox or Hyper-V); showing this host's storage")
+		return printStorage(g, inv)
+	}
 	return printInventory(g, inv)
+}
+
+func onlyHostStorage(sources []string) bool {
+	for _, s := range sources {
+		if len(s) < 6 || s[:6] != "linux:" {
+			return false
+		}
+	}
+	return true
 }

@@ -29,6 +29,11 @@ func (c *StorageCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
+	return printStorage(g, inv)
+}
+
+// printStorage prints phase 2's result: LUNs, then the layers above them.
+func printStorage(g *Globals, inv *model.Inventory) error {
 	res := StorageResult{Sources: inv.Sources, LUNs: inv.LUNs, Resources: inv.Resources, Errors: inv.Errors}
 	if res.LUNs == nil {
 		res.LUNs = []model.LUN{}

@@ -40,13 +40,14 @@ func scsiBlockAnchor(sysRoot, hctl string) (*model.Anchor, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, e := range ents {
-		name := e.Name()
-		dev, err := os.ReadFile(filepath.Join(dir, name, "dev"))
-		if err != nil {
-			return nil, err
-		}
-		return &model.Anchor{DevNo: strings.TrimSpace(string(dev)), Path: "/dev/" + name}, nil
+	// A SCSI device has at most one block device.
+	if len(ents) == 0 {
+		return nil, &os.PathError{Op: "find block device", Path: dir, Err: os.ErrNotExist}
 	}
-	return nil, &os.PathError{Op: "find block device", Path: dir, Err: os.ErrNotExist}
+	name := ents[0].Name()
+	dev, err := os.ReadFile(filepath.Join(dir, name, "dev"))
+	if err != nil {
+		return nil, err
+	}
+	return &model.Anchor{DevNo: strings.TrimSpace(string(dev)), Path: "/dev/" + name}, nil
 }

@@ -261,6 +261,9 @@ func (s Storage) resolve(vol string) (Resolved, error) {
 		// monhost is "10.0.0.1 10.0.0.2" or "10.0.0.1;10.0.0.2" (or
 		// "," ); without it the local Ceph cluster is meant (ceph.conf).
 		hosts := strings.FieldsFunc(s.Props["monhost"], func(r rune) bool { return r == ' ' || r == ';' || r == ',' })
+		if len(hosts) == 0 {
+			hosts = nil
+		}
 		return Resolved{Kind: model.DiskNetwork, Source: "rbd:" + obj, Format: "raw",
 			Network: &model.NetworkTarget{Protocol: "rbd", Hosts: hosts, Name: obj}}, nil
 	case "pbs", "esxi":
