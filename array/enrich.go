@@ -329,7 +329,7 @@ func applyONTAPHit(l *model.LUN, h ontapHit) {
 		setArray(l, FactLUNSerial, h.lun.SerialNumber, SourceAPI)
 		var maps []string
 		for _, m := range h.lun.LUNMaps {
-			maps = append(maps, m.Igroup.Name+":"+strconv.Itoa(m.LogicalUnitNumber))
+			maps = append(maps, m.Igroup.Name+":"+strconv.Itoa(int(m.LogicalUnitNumber)))
 		}
 		sort.Strings(maps)
 		setFact(l, "igroups", strings.Join(maps, ","), SourceAPI)
@@ -347,7 +347,9 @@ func applyONTAPHit(l *model.LUN, h ontapHit) {
 			setArray(l, FactModel, n.Model, SourceAPI)
 		}
 	}
-	setFact(l, "os_version", cl.Version.Full, SourceAPI)
+	// "NetApp Release 9.14.1: Mon Jan 01 …": the release without the date.
+	rel, _, _ := strings.Cut(cl.Version.Full, ":")
+	setFact(l, "os_version", strings.TrimSpace(rel), SourceAPI)
 	setFact(l, "svm", svm, SourceAPI)
 	setFact(l, "qtree", qtree, SourceAPI)
 	setFact(l, "node", node, SourceAPI)

@@ -78,7 +78,9 @@ func TestLocalEnrich(t *testing.T) {
 		{ID: "uuid.3be1e4b4-7fba-4a3d-9c1e-00a098006b5b", Protocol: "nvme", Product: "NetApp ONTAP Controller",
 			Paths: []model.Path{
 				{Host: "otherhost", Device: "nvme7n1", Transport: "nvme-tcp", State: "active"},
-				{Host: host, Device: "nvme0n1", Transport: "nvme-tcp", State: "active"},
+				// Native multipath: path devices have no node; the head is opened once.
+				{Host: host, Device: "nvme0c0n1", Transport: "nvme-tcp", State: "standby"},
+				{Host: host, Device: "nvme0c1n1", Transport: "nvme-tcp", State: "active"},
 			}},
 		{ID: "eui.00000000000000000080e50000001234", Protocol: "nvme", Product: "NetApp E-Series",
 			Paths: []model.Path{{Device: "nvme1n1", Transport: "nvme-rdma", State: "active"}}},

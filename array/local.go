@@ -16,7 +16,18 @@ import (
 // localTimeout bounds the admin commands to one namespace.
 const localTimeout = 5 * time.Second
 
-var nvmeNSDev = regexp.MustCompile(`^nvme[0-9]+n[0-9]+$`)
+// nvmeDev matches a namespace device (nvme0n1) and a native-multipath path
+// device (nvme0c1n1, hidden, no device node) whose head is nvme0n1.
+var nvmeDev = regexp.MustCompile(`^nvme([0-9]+)(?:c[0-9]+)?n([0-9]+)$`)
+
+// nvmeHead returns the namespace device to open for a path device name.
+func nvmeHead(dev string) (string, bool) {
+	m := nvmeDev.FindStringSubmatch(dev)
+	if m == nil {
+		return "", false
+	}
+	return "nvme" + m[1] + "n" + m[2], true
+}
 
 // localReader reads vendor data from a local NVMe namespace device.
 type localReader struct {
@@ -46,11 +57,14 @@ func localEnrich(ctx context.Context, inv *model.Inventory, devRoot string, rd l
 		if family != FamilyONTAP && family != FamilyESeries {
 			continue
 		}
+		tried := map[string]bool{}
 		for _, p := range l.Paths {
-			if !nvmeNSDev.MatchString(p.Device) || (p.Host != "" && p.Host != host) || p.State == model.PathFailed {
+			head, ok := nvmeHead(p.Device)
+			if !ok || tried[head] || (p.Host != "" && p.Host != host) || p.State == model.PathFailed {
 				continue
 			}
-			dev := filepath.Join(devRoot, p.Device)
+			tried[head] = true
+			dev := filepath.Join(devRoot, head)
 			err := readLocal(ctx, l, dev, family, rd)
 			if err == nil {
 				break

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -68,7 +69,9 @@ func TestGenDesc(t *testing.T) {
 }
 
 // TestWriteBenchTree writes the generated tree for timing against lsblk
-// (docs/benchmarks-hoststorage.md): VMSTOR_BENCH_TREE=/tmp/tree go test -run TestWriteBenchTree
+// (docs/benchmarks-hoststorage.md):
+//
+//	VMSTOR_BENCH_TREE=/tmp/tree [VMSTOR_BENCH_LUNS=1000] go test -run TestWriteBenchTree ./hoststorage
 func TestWriteBenchTree(t *testing.T) {
 	dir := os.Getenv("VMSTOR_BENCH_TREE")
 	if dir == "" {
@@ -77,7 +80,11 @@ func TestWriteBenchTree(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := newTree(dir).apply(genDesc(1000, 4)); err != nil {
+	luns := 1000
+	if n, err := strconv.Atoi(os.Getenv("VMSTOR_BENCH_LUNS")); err == nil {
+		luns = n
+	}
+	if err := newTree(dir).apply(genDesc(luns, 4)); err != nil {
 		t.Fatal(err)
 	}
 }

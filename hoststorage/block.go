@@ -51,7 +51,7 @@ var (
 func (s *scanner) readBlock(name string) *blockDev {
 	d := &blockDev{name: name}
 	base := filepath.Join(s.fs.opts.SysRoot, "block", name)
-	real, err := filepath.EvalSymlinks(base)
+	real, err := resolveLink(base)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			d.vanished = true
@@ -130,7 +130,7 @@ func (s *scanner) readBlock(name string) *blockDev {
 	}
 	if has["device"] {
 		d.physical = true
-		dev, err := filepath.EvalSymlinks(filepath.Join(real, "device"))
+		dev, err := resolveLink(filepath.Join(real, "device"))
 		if err != nil {
 			d.note(err)
 			return d
@@ -139,6 +139,9 @@ func (s *scanner) readBlock(name string) *blockDev {
 		switch {
 		case reHCTL.MatchString(filepath.Base(dev)):
 			d.scsi = s.readSCSI(d, dev)
+		case reNVMePath.MatchString(name):
+			// A per-controller path of a multipath namespace: its
+			// controller is read as a path of the head (nvmeXnY).
 		case strings.HasPrefix(name, "nvme"):
 			d.nvme = s.readNVMe(d, real, dev)
 		}

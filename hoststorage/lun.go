@@ -35,7 +35,13 @@ func (s *scanner) readSCSI(d *blockDev, dev string) *scsiDev {
 	c.state = s.textOf(d, dev, "state")
 	c.accessState = s.textOf(d, dev, "access_state")
 	c.ioerr, _ = parseUint(s.textOf(d, dev, "ioerr_cnt"))
-	c.wwid = s.textOf(d, dev, "wwid")
+	// The kernel's wwid keeps a T10 id's padding spaces (as VPD 0x83
+	// does); only the newline is trimmed so both give the same id.
+	if b, err := readBinary(filepath.Join(dev, "wwid")); err != nil {
+		d.note(err)
+	} else {
+		c.wwid = strings.TrimRight(string(b), "\n\x00")
+	}
 	var err error
 	c.vpd80, err = readBinary(filepath.Join(dev, "vpd_pg80"))
 	d.note(err)
@@ -45,7 +51,9 @@ func (s *scanner) readSCSI(d *blockDev, dev string) *scsiDev {
 	c.vpd83From = filepath.Join(dev, "vpd_pg83")
 	c.t = s.transportOf(dev)
 
-	if s.fs.opts.QueryDevices {
+	// A path that is not running (offline, blocked, transport down)
+	// cannot answer: asking would only cost a timeout per dead path.
+	if s.fs.opts.QueryDevices && (c.state == "running" || c.state == "") && c.t.ok {
 		node := filepath.Join(s.fs.opts.DevRoot, d.name)
 		if c.vpd83 == nil {
 			c.vpd83 = s.query(d, node, 0x83)
@@ -135,7 +143,7 @@ func (s *scanner) readNVMe(d *blockDev, real, dev string) *nvmeNS {
 	} else {
 		for _, e := range listNames(parent) {
 			if reCtrl.MatchString(e) {
-				if c, err := filepath.EvalSymlinks(filepath.Join(parent, e)); err == nil {
+				if c, err := resolveLink(filepath.Join(parent, e)); err == nil {
 					ctrls = append(ctrls, c)
 				}
 			}

@@ -164,3 +164,11 @@ dm dm-2 devno=253:2 size=90 dmname=thin uuid= slaves=dm-1
 		t.Errorf("resources (-want +got):\n%s", diff)
 	}
 }
+
+func TestNVMeHead(t *testing.T) {
+	for in, want := range map[string]string{"nvme0c1n2": "nvme0n2", "nvme12c3n45": "nvme12n45"} {
+		if got := nvmeHead(in); got != want {
+			t.Errorf("nvmeHead(%s) = %s, want %s", in, got, want)
+		}
+	}
+}

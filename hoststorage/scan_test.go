@@ -93,7 +93,7 @@ func TestScanFixture(t *testing.T) {
 		"blk:sdf":     {Kind: "disk", Name: "sdf", DevNo: "8:80", LUNs: []string{pure}},
 		"blk:sdg":     {Kind: "disk", Name: "sdg", DevNo: "8:96", LUNs: []string{"naa.5000c500a1b2c3d4"}, Extra: "aliases=/dev/disk/by-id/wwn-0x5000c500a1b2c3d4"},
 		"blk:sdh":     {Kind: "disk", Name: "sdh", DevNo: "8:112", LUNs: []string{"serial.ATA:QEMU_HARDDISK:QM00001"}},
-		"blk:sdi":     {Kind: "disk", Name: "sdi", DevNo: "8:128", LUNs: []string{"t10.QEMU    QEMU HARDDISK   raid-a"}},
+		"blk:sdi":     {Kind: "disk", Name: "sdi", DevNo: "8:128", LUNs: []string{"t10.QEMU    QEMU HARDDISK   raid-a  "}},
 		"blk:sdi1":    {Kind: "partition", Name: "sdi1", DevNo: "8:129", Below: []string{"blk:sdi"}},
 		"blk:sdj":     {Kind: "disk", Name: "sdj", DevNo: "8:144", LUNs: []string{"t10.QEMU    QEMU HARDDISK   raid-b"}},
 		"blk:sdj1":    {Kind: "partition", Name: "sdj1", DevNo: "8:145", Below: []string{"blk:sdj"}},
@@ -185,7 +185,7 @@ func TestScanFixture(t *testing.T) {
 			Paths: []model.Path{{Host: "kvm1", Device: "sdm", HCTL: "0:0:1:0", Transport: "ata", State: "active", DeviceState: "running"}},
 		},
 		{
-			ID: "t10.QEMU    QEMU HARDDISK   raid-a", IDSource: "wwid", Protocol: "scsi", Vendor: "QEMU", Product: "QEMU HARDDISK", Revision: "2.5+",
+			ID: "t10.QEMU    QEMU HARDDISK   raid-a  ", IDSource: "wwid", Protocol: "scsi", Vendor: "QEMU", Product: "QEMU HARDDISK", Revision: "2.5+",
 			SizeBytes: 4194304 * 512, State: "ok", Hosts: h,
 			Paths: []model.Path{{Host: "kvm1", Device: "sdi", HCTL: "2:0:0:1", Transport: "virtio", State: "active", DeviceState: "running"}},
 		},
@@ -318,6 +318,15 @@ func TestScanQueriesDevices(t *testing.T) {
 			<-release // a hung NFS server
 		}
 		return 1000, 400, nil
+	}
+	// sdf's path is transport-offline: without its page in sysfs it must
+	// still not be asked (a dead path would only cost a timeout).
+	sdf, err := filepath.EvalSymlinks(filepath.Join(root, "sys/block/sdf/device"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(sdf, "vpd_pg83")); err != nil {
+		t.Fatal(err)
 	}
 	inv, err := fs.Scan(context.Background())
 	if err != nil {

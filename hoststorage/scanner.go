@@ -155,7 +155,11 @@ func (s *scanner) buildResources(devs []*blockDev) {
 			r.Kind = model.ResLoop
 			r.BackingFile = d.loopBacking
 		default:
-			if id := s.lunOf[d.name]; id != "" {
+			name := d.name
+			if reNVMePath.MatchString(name) {
+				name = nvmeHead(name)
+			}
+			if id := s.lunOf[name]; id != "" {
 				r.LUNs = []string{id}
 			}
 		}
@@ -203,6 +207,13 @@ func (s *scanner) lunsBelow(d *blockDev) []string {
 		}
 	}
 	return ids
+}
+
+// nvmeHead names the multipath head of a per-controller path: nvme0c1n2 -> nvme0n2.
+func nvmeHead(path string) string {
+	c := strings.IndexByte(path[4:], 'c') + 4
+	n := strings.LastIndexByte(path, 'n')
+	return path[:c] + path[n:]
 }
 
 // isKpartx says whether a dm uuid is a kpartx partition map ("part1-mpath-...").

@@ -3,10 +3,9 @@ package hoststorage
 import (
 	"bytes"
 	"errors"
-	"fmt"
-	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -17,41 +16,26 @@ import (
 // size from stat is no guide.
 const maxAttr = 64 << 10
 
-// readRaw reads a sysfs or procfs file once, in one read where the kernel
-// allows, retrying a few times on EAGAIN/EINTR (some drivers return them).
-// A missing file returns an error wrapping fs.ErrNotExist.
-func readRaw(path string) ([]byte, error) {
-	f, err := os.Open(path)
+// readRaw reads a sysfs or procfs file once (see readFile in
+// sysfs_linux.go). A missing file returns an error wrapping fs.ErrNotExist.
+func readRaw(path string) ([]byte, error) { return readFile(path) }
+
+// resolveLink follows one symlink the way sysfs uses them (/sys/block/sda
+// -> ../devices/.../block/sda): one readlink instead of the lstat of every
+// component that filepath.EvalSymlinks does. A path that is no link is
+// returned as it is.
+func resolveLink(path string) (string, error) {
+	t, err := os.Readlink(path)
 	if err != nil {
-		return nil, err
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+		return path, nil // not a symlink: a real directory (fixtures, old kernels)
 	}
-	defer f.Close()
-	buf := make([]byte, 4096)
-	n := 0
-	for tries := 0; ; {
-		m, err := f.Read(buf[n:])
-		n += m
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			if (errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EINTR)) && tries < 3 {
-				tries++
-				continue
-			}
-			return nil, fmt.Errorf("read %s: %w", path, err)
-		}
-		if m == 0 {
-			break
-		}
-		if n == len(buf) {
-			if len(buf) >= maxAttr {
-				break
-			}
-			buf = append(buf, make([]byte, len(buf))...)
-		}
+	if filepath.IsAbs(t) {
+		return filepath.Clean(t), nil
 	}
-	return buf[:n], nil
+	return filepath.Join(filepath.Dir(path), t), nil
 }
 
 // readText reads a text attribute, trimmed of its trailing newline and
@@ -59,7 +43,7 @@ func readRaw(path string) ([]byte, error) {
 // common (vpd pages, access_state, loop/backing_file on an unbound loop).
 func readText(path string) (string, error) {
 	b, err := readRaw(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	if absent(err) {
 		return "", nil
 	}
 	if err != nil {
@@ -71,10 +55,20 @@ func readText(path string) (string, error) {
 // readBinary reads a binary attribute; nil without error when it is absent.
 func readBinary(path string) ([]byte, error) {
 	b, err := readRaw(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	if absent(err) {
 		return nil, nil
 	}
 	return b, err
+}
+
+// absent says whether a read failed because the attribute has no value:
+// the file is missing, or the kernel refuses the read with EINVAL, ENODEV
+// or ENXIO, as scsi_device's wwid does for a device without a usable
+// designator and access_state does without an ALUA handler (seen on
+// Debian's 6.1 kernel in the SAN lab).
+func absent(err error) bool {
+	return err != nil && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.EINVAL) ||
+		errors.Is(err, syscall.ENODEV) || errors.Is(err, syscall.ENXIO))
 }
 
 // parseUint parses decimal or 0x-prefixed hex (ioerr_cnt is "0x1a").

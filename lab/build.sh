@@ -32,7 +32,12 @@ need dpkg-deb dpkg
 
 # The kernel: the newest 6.1 image apt knows. Reuse a cached one when apt
 # cannot answer (offline machine with a warm cache).
-pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' 2>/dev/null | awk '{print $1}' | sort -V | tail -1 || true)
+find_pkg() { apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' 2>/dev/null | awk '{print $1}' | sort -V | tail -1 || true; }
+pkg=$(find_pkg)
+if [ -z "$pkg" ] && ! ls -d "$cache"/6.1.0-*-amd64 >/dev/null 2>&1; then
+	apt-get update -qq >&2 || true
+	pkg=$(find_pkg)
+fi
 if [ -z "$pkg" ]; then
 	kver=$(ls -1 "$cache" | grep -E '^6\.1\.0-[0-9]+-amd64$' | sort -V | tail -1 || true)
 	[ -n "$kver" ] || { echo "build.sh: apt-cache knows no linux-image-6.1.0-*-amd64 and the cache is empty: run apt-get update" >&2; exit 2; }

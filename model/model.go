@@ -253,8 +253,9 @@ type LUN struct {
 	Volume    string `json:"volume,omitempty"`
 	LUNPath   string `json:"lun_path,omitempty"`
 	UsedBytes uint64 `json:"used_bytes,omitempty"`
-	// FactSources names where each enrichment fact came from: vpd,
-	// transport, api. Keys are field names (array.system_name, volume...).
+	// FactSources names where each enrichment fact came from: id (decoded
+	// from the LUN id), inquiry, transport, vpd, group (from another LUN of
+	// the same system), api. Keys are field names (array.system_name, volume...).
 	FactSources map[string]string `json:"fact_sources,omitempty"`
 	// ArrayFacts are further facts about the LUN on its storage system, by
 	// name: svm, qtree, state, igroups (ONTAP REST), domain, user_cpg,

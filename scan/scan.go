@@ -92,6 +92,8 @@ func Run(ctx context.Context, opts Options, sources ...Source) *model.Inventory 
 	for _, e := range opts.Enrich {
 		e(ctx, inv)
 	}
+	// LUNs of one storage system share its name and addresses.
+	array.GroupSystems(inv.LUNs)
 	if opts.Locator != nil {
 		locate(ctx, inv, opts.Locator, opts.LocalHost)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -196,5 +197,32 @@ func TestInquiryRealDevice(t *testing.T) {
 	b, _ := Inquiry(context.Background(), "/dev/sda", true, 0x83, 5*time.Second)
 	if _, err := ParseVPD83(b); err != nil {
 		t.Errorf("page 0x83 from /dev/sda: %v", err)
+	}
+}
+
+// TestInquiryNonSCSIDevice sends a real SG_IO to this machine's non-SCSI
+// block devices (loop, zram): the kernel must refuse it quickly with an
+// errno, through the real open and ioctl path.
+func TestInquiryNonSCSIDevice(t *testing.T) {
+	tried := 0
+	for _, dev := range []string{"/dev/loop0", "/dev/zram0"} {
+		if _, err := os.Stat(dev); err != nil {
+			continue
+		}
+		tried++
+		_, err := Inquiry(context.Background(), dev, true, 0x83, 2*time.Second)
+		if err == nil {
+			t.Errorf("%s answered an INQUIRY; it is no SCSI device", dev)
+			continue
+		}
+		if errors.Is(err, ErrTimeout) || !(errors.Is(err, syscall.ENOTTY) || errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.ENXIO)) {
+			t.Errorf("%s: %v, want a prompt ENOTTY/EINVAL/EPERM/ENXIO", dev, err)
+		}
+		if !strings.Contains(err.Error(), dev) {
+			t.Errorf("error %q does not name %s", err, dev)
+		}
+	}
+	if tried == 0 {
+		t.Skip("no /dev/loop0 or /dev/zram0 here")
 	}
 }

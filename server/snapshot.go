@@ -163,12 +163,12 @@ func newSnapshot(inv *model.Inventory, scan ScanView) *snapshot {
 			k = len(s.arrays)
 			s.arrayIdx[sum.Array] = k
 			s.arrays = append(s.arrays, ArraySummary{ID: sum.Array, Vendor: l.Array.Vendor, Family: l.Array.Family,
-				Model: l.Array.Model, SystemID: l.Array.SystemID, SystemName: l.Array.SystemName, vmSet: map[int]bool{}})
+				Model: l.Array.Model, SystemID: l.Array.SystemID, SystemName: l.Array.SystemName, vmSet: map[int]bool{}, states: map[string]int{}})
 		}
 		a := &s.arrays[k]
 		a.LUNs++
 		a.SizeBytes += l.SizeBytes
-		a.State = worse(a.State, l.State)
+		a.states[l.State]++
 		a.Paths.add(sum.Paths)
 		a.IOErrors += l.IOErrors
 		for vm := range vms {
@@ -176,7 +176,18 @@ func newSnapshot(inv *model.Inventory, scan ScanView) *snapshot {
 		}
 	}
 	for i := range s.arrays {
-		s.arrays[i].VMs = len(s.arrays[i].vmSet)
+		a := &s.arrays[i]
+		a.VMs = len(a.vmSet)
+		// An array is failed only when every LUN is; one bad LUN makes it
+		// degraded.
+		switch {
+		case a.states[model.LUNOK] == a.LUNs:
+			a.State = model.LUNOK
+		case a.states[model.LUNFailed] == a.LUNs:
+			a.State = model.LUNFailed
+		default:
+			a.State = model.LUNDegraded
+		}
 	}
 	sort.Slice(s.arrays, func(i, j int) bool { return s.arrays[i].ID < s.arrays[j].ID })
 	for i, a := range s.arrays {

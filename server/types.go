@@ -188,8 +188,10 @@ type ArraySummary struct {
 	State      string     `json:"state"`
 	IOErrors   uint64     `json:"io_errors"`
 	Paths      PathCounts `json:"paths"`
+	// State is ok when every LUN is, failed when every LUN is, else degraded.
 
-	vmSet map[int]bool
+	vmSet  map[int]bool
+	states map[string]int
 }
 
 // ArrayDetail is one array with its LUNs and blast radius.

@@ -315,11 +315,13 @@ func (s *Store) History(ctx context.Context, object string, limit int) ([]Change
 			ks := sortedKeys(set.keys)
 			for len(ks) > 0 {
 				n := min(len(ks), idBatch)
-				args := []any{set.kind}
+				var args []any
 				for _, k := range ks[:n] {
 					args = append(args, k)
 				}
-				vs, err := s.versions(ctx, tx, `objects o WHERE o.kind = ? AND o.key IN (`+placeholders(n)+`)`, args...)
+				// The kind is a literal so the planner can use the
+				// partial index objects_key.
+				vs, err := s.versions(ctx, tx, `objects o WHERE o.kind = '`+set.kind+`' AND o.key IN (`+placeholders(n)+`)`, args...)
 				if err != nil {
 					return err
 				}

@@ -126,8 +126,8 @@ type LUN struct {
 	Status       Status   `json:"status"`
 	OSType       string   `json:"os_type"`
 	LUNMaps      []struct {
-		Igroup            Ref `json:"igroup"`
-		LogicalUnitNumber int `json:"logical_unit_number"`
+		Igroup            Ref     `json:"igroup"`
+		LogicalUnitNumber FlexInt `json:"logical_unit_number"`
 	} `json:"lun_maps"`
 }
 
@@ -143,6 +143,24 @@ type Namespace struct {
 		Subsystem Ref    `json:"subsystem"`
 		NSID      string `json:"nsid"`
 	} `json:"subsystem_map"`
+}
+
+// FlexInt is an integer that some ONTAP releases' examples show as a
+// string ("logical_unit_number": "1"); both forms are read.
+type FlexInt int
+
+// UnmarshalJSON reads 1 or "1".
+func (n *FlexInt) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(string(b), `"`)
+	if s == "null" || s == "" {
+		return nil
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("integer field: %q: %w", b, err)
+	}
+	*n = FlexInt(v)
+	return nil
 }
 
 // Interface is one record of /api/network/ip/interfaces.

@@ -82,6 +82,13 @@ func TestArrayAndInterfaces(t *testing.T) {
 	if diff := cmp.Diff([]string{"192.0.2.31", "192.0.2.32"}, pure.DataAddresses(ifs)); diff != "" {
 		t.Errorf("DataAddresses (-want +got):\n%s", diff)
 	}
+	cs, err := c.Controllers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pure.Model(cs); got != "FA-X70R3" {
+		t.Errorf("Model = %q, want FA-X70R3", got)
+	}
 	if s.Logins() != 1 {
 		t.Errorf("logged in %d times, want once per client", s.Logins())
 	}

@@ -3,7 +3,7 @@
 package main
 
 import (
-	"github.com/vmstor/vmstor/hoststorage/winstorage"
+	winstorage "github.com/vmstor/vmstor/hoststorage/windows"
 	"github.com/vmstor/vmstor/scan"
 	"github.com/vmstor/vmstor/vms/hyperv"
 )

@@ -105,6 +105,8 @@ func (f *SourceFlags) Sources(g *Globals) ([]scan.Source, scan.Options, error) {
 		srcs = append(srcs, hs)
 		if !f.bundle() {
 			opts.Locator = loc
+			// NetApp NVMe namespaces name their SVM, volume and path in a log page.
+			opts.Enrich = append(opts.Enrich, func(ctx context.Context, inv *model.Inventory) { array.LocalEnrich(ctx, inv, "/dev") })
 		}
 	}
 	if f.Arrays != "" {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/vmstor/vmstor/array"
 	"github.com/vmstor/vmstor/model"
 	"github.com/vmstor/vmstor/output"
 	"github.com/vmstor/vmstor/scan"
@@ -59,7 +60,11 @@ func hostInventory(ctx context.Context, h HostFlags) (*model.Inventory, error) {
 	if err != nil {
 		return nil, err
 	}
-	return scan.Run(ctx, scan.Options{}, src), nil
+	var opts scan.Options
+	if !h.bundle() {
+		opts.Enrich = append(opts.Enrich, func(ctx context.Context, inv *model.Inventory) { array.LocalEnrich(ctx, inv, "/dev") })
+	}
+	return scan.Run(ctx, opts, src), nil
 }
 
 func resourceIdentity(r model.Resource) string {

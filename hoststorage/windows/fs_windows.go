@@ -44,18 +44,34 @@ const (
 	qSMB       = "SELECT ServerName, ShareName, Dialect FROM MSFT_SmbConnection"
 )
 
-// query runs one WQL query with the timeout, keeping the objects WMI
-// returned when only some fields did not match.
-func query[T any](ctx context.Context, timeout time.Duration, namespace, query string) ([]T, error) {
-	return withTimeout(ctx, timeout, func() ([]T, error) {
-		var dst []T
-		err := wmi.QueryNamespace(query, &dst, namespace)
+// partialError is a WMI answer some of whose properties did not fit their
+// fields: the objects are kept, the mismatch is reported.
+type partialError struct{ err error }
+
+func (e partialError) Error() string { return e.err.Error() }
+func (e partialError) Unwrap() error { return e.err }
+
+// query runs one WQL query with the timeout. A panic inside the WMI library
+// (a VARIANT of an unexpected type) is an error, not a crash.
+func query[T any](ctx context.Context, timeout time.Duration, namespace, q string) ([]T, error) {
+	return withTimeout(ctx, timeout, func() (dst []T, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				dst, err = nil, fmt.Errorf("WMI library failed on %q: %v", q, p)
+			}
+		}()
+		err = wmi.QueryNamespace(q, &dst, namespace)
 		var fm *wmi.ErrFieldMismatch
 		if errors.As(err, &fm) {
-			err = nil
+			err = partialError{err}
 		}
 		return dst, err
 	})
+}
+
+func isPartial(err error) bool {
+	var p partialError
+	return errors.As(err, &p)
 }
 
 // Scan reads the host's disks, volumes and SMB shares. A failed WMI query or
@@ -71,7 +87,7 @@ func (fs *FS) Scan(ctx context.Context) (*model.Inventory, error) {
 	if f.Disks, err2 = query[MSFTDisk](ctx, fs.timeout, nsStorage, qMSFTDisk); err2 != nil {
 		errs = append(errs, WMIError(src, "MSFT_Disk", nsStorage, err2))
 	}
-	if err1 != nil && err2 != nil {
+	if err1 != nil && err2 != nil && !isPartial(err1) && !isPartial(err2) {
 		return nil, errs[0]
 	}
 	var err error

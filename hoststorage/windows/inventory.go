@@ -35,9 +35,12 @@ type MSFTDisk struct {
 	UniqueId string
 	// UniqueIdFormat: 0 vendor specific, 1 vendor id, 2 EUI-64,
 	// 3 FCPH name (NAA), 8 SCSI name string.
-	UniqueIdFormat    uint16
-	BusType           uint16 // STORAGE_BUS_TYPE
-	OperationalStatus []uint16
+	UniqueIdFormat uint16
+	BusType        uint16 // STORAGE_BUS_TYPE
+	// OperationalStatus is uint16[] in CIM; WMI scripting hands unsigned
+	// 16-bit values out as VT_I4, and the WMI library fills arrays only
+	// with the element kind it gets, so the field is int32.
+	OperationalStatus []int32
 	IsOffline         bool
 	IsClustered       bool
 	Size              uint64
@@ -167,7 +170,8 @@ func BuildInventory(src string, f Facts) *model.Inventory {
 			path.HCTL = fmt.Sprintf("%d:%d:%d:%d", w.SCSIPort, w.SCSIBus, w.SCSITargetId, w.SCSILogicalUnit)
 		}
 		var states []string
-		for _, s := range m.OperationalStatus {
+		for _, st := range m.OperationalStatus {
+			s := uint16(st)
 			if name, bad := failedStatus[s]; bad {
 				path.State = model.PathFailed
 				states = append(states, name)

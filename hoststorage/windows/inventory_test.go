@@ -46,12 +46,12 @@ func hostFacts(t *testing.T) Facts {
 			{Index: 5, DeviceID: `\\.\PHYSICALDRIVE5`, Model: "Msft Virtual Disk SCSI Disk Device", InterfaceType: "SCSI", Size: 10733990400, SCSIPort: 6},
 		},
 		Disks: []MSFTDisk{
-			{Number: 0, UniqueId: "6D0946606F1E2A002C3B4D5E6F708192", UniqueIdFormat: 3, BusType: 8, OperationalStatus: []uint16{0xD010}, Size: 479559942144, Manufacturer: "DELL", Model: "PERC H730P Mini", SerialNumber: "00a1b2c3d4", Path: `\\?\scsi#disk&ven_dell&prod_perc_h730p_mini#5&1ec4b07a&0&020000#{53f56307-b6bf-11d0-94f2-00a0c91efb8b}`},
-			{Number: 2, UniqueId: "600A098038303845372B4A5232346E35", UniqueIdFormat: 3, BusType: 6, OperationalStatus: []uint16{2}, Size: 107374182400},
-			{Number: 3, UniqueId: "600A098038303845372B4A5232346E35", UniqueIdFormat: 3, BusType: 6, OperationalStatus: []uint16{13}, Size: 107374182400},
-			{Number: 4, UniqueId: "624A9370C2B0B8B4A9E54AB800011425", UniqueIdFormat: 3, BusType: 9, OperationalStatus: []uint16{2}, IsOffline: true, IsClustered: true, Size: 1099511627776},
-			{Number: 5, UniqueId: "{5b2f0a3c-0000-0000-0000-100000000000}", UniqueIdFormat: 0, BusType: 0xE, OperationalStatus: []uint16{2}, Size: 10737418240, Manufacturer: "Msft", Model: "Virtual Disk"},
-			{Number: 6, BusType: 0x11, OperationalStatus: []uint16{2}, Size: 500107862016, Model: "Samsung SSD 970 EVO Plus 500GB", SerialNumber: "0025_3852_91B0_1234."},
+			{Number: 0, UniqueId: "6D0946606F1E2A002C3B4D5E6F708192", UniqueIdFormat: 3, BusType: 8, OperationalStatus: []int32{0xD010}, Size: 479559942144, Manufacturer: "DELL", Model: "PERC H730P Mini", SerialNumber: "00a1b2c3d4", Path: `\\?\scsi#disk&ven_dell&prod_perc_h730p_mini#5&1ec4b07a&0&020000#{53f56307-b6bf-11d0-94f2-00a0c91efb8b}`},
+			{Number: 2, UniqueId: "600A098038303845372B4A5232346E35", UniqueIdFormat: 3, BusType: 6, OperationalStatus: []int32{2}, Size: 107374182400},
+			{Number: 3, UniqueId: "600A098038303845372B4A5232346E35", UniqueIdFormat: 3, BusType: 6, OperationalStatus: []int32{13}, Size: 107374182400},
+			{Number: 4, UniqueId: "624A9370C2B0B8B4A9E54AB800011425", UniqueIdFormat: 3, BusType: 9, OperationalStatus: []int32{2}, IsOffline: true, IsClustered: true, Size: 1099511627776},
+			{Number: 5, UniqueId: "{5b2f0a3c-0000-0000-0000-100000000000}", UniqueIdFormat: 0, BusType: 0xE, OperationalStatus: []int32{2}, Size: 10737418240, Manufacturer: "Msft", Model: "Virtual Disk"},
+			{Number: 6, BusType: 0x11, OperationalStatus: []int32{2}, Size: 500107862016, Model: "Samsung SSD 970 EVO Plus 500GB", SerialNumber: "0025_3852_91B0_1234."},
 		},
 		Devices: map[uint32]DeviceInfo{
 			0: {Designators: decode("deviceid-vendoronly.hex")},

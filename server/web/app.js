@@ -18,7 +18,7 @@ function h(tag, attrs, ...kids) {
     if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
     else el.setAttribute(k, v === true ? "" : v);
   }
-  for (const k of kids.flat()) {
+  for (const k of kids.flat(Infinity)) {
     if (k === undefined || k === null || k === false) continue;
     el.append(k instanceof Node ? k : document.createTextNode(String(k)));
   }
@@ -33,6 +33,12 @@ function s(tag, attrs, ...kids) {
   }
   for (const k of kids) el.append(k instanceof Node ? k : document.createTextNode(String(k)));
   return el;
+}
+
+// fill replaces el's children; nested arrays of children are flattened.
+function fill(el, ...kids) {
+  el.replaceChildren(...kids.flat(Infinity).filter((k) => k !== undefined && k !== null && k !== false && k !== "")
+    .map((k) => (k instanceof Node ? k : document.createTextNode(String(k)))));
 }
 
 class AuthError extends Error {}
@@ -105,7 +111,7 @@ async function table(seq, opts) {
     h("button", { disabled: !data.next_offset, onclick: () => go(view, { ...q, offset: data.next_offset }) }, "next ›"));
   const rows = data.items.map((it) => h("tr", {}, columns.map((c) => h("td", { class: c.num ? "num" : "" }, c.cell(it)))));
   const focused = document.activeElement && document.activeElement.getAttribute("aria-label") === "search";
-  main.replaceChildren(h("h2", {}, title), h("div", { class: "toolbar" }, input, chips), pager,
+  fill(main, h("h2", {}, title), h("div", { class: "toolbar" }, input, chips), pager,
     h("table", { id: view + "-table" }, h("thead", {}, h("tr", {}, columns.map((c) => h("th", { class: c.num ? "num" : "" }, c.head)))),
       h("tbody", {}, rows)));
   if (focused) { input.focus(); input.setSelectionRange(input.value.length, input.value.length); }
@@ -164,7 +170,7 @@ const views = {
     const [d, g] = await Promise.all([api("/vms/" + enc(r.id)), api("/topology", { vm: r.id })]);
     if (seq !== renderSeq) return;
     const vm = d.vm;
-    main.replaceChildren(
+    fill(main, 
       h("h2", {}, "VM ", vm.name, " ", d.summary.health ? pill(d.summary.health) : ""),
       h("p", { class: "muted" }, `${vm.platform} · host ${vm.host}${vm.cluster ? " · cluster " + vm.cluster : ""} · ${vm.state} · id ${vm.id}`),
       topology(g),
@@ -181,7 +187,7 @@ const views = {
     const [d, g] = await Promise.all([api("/luns/" + enc(r.id)), api("/topology", { lun: r.id })]);
     if (seq !== renderSeq) return;
     const l = d.lun;
-    main.replaceChildren(
+    fill(main, 
       h("h2", {}, "LUN ", l.id, " ", pill(l.state)),
       h("p", { class: "muted" }, [l.vendor, l.product, bytes(l.size_bytes), l.volume && "volume " + l.volume, l.lun_path].filter(Boolean).join(" · "),
         d.summary.array ? [" · array ", link("array/" + enc(d.summary.array), d.summary.array)] : ""),
@@ -195,7 +201,7 @@ const views = {
     const [d, g] = await Promise.all([api("/arrays/" + enc(r.id)), api("/topology", { array: r.id })]);
     if (seq !== renderSeq) return;
     const a = d.array;
-    main.replaceChildren(
+    fill(main, 
       h("h2", {}, "Array ", a.id, " ", pill(a.state)),
       h("p", { class: "muted" }, [a.vendor, a.family, a.model, a.system_id].filter(Boolean).join(" · ")),
       blast(d.blast_radius, "this array"),
@@ -210,7 +216,7 @@ const views = {
     const data = await api("/scans", { limit: 200 });
     if (seq !== renderSeq) return;
     const diffBox = h("div", { id: "diff" }, h("p", { class: "muted" }, "Click a scan to see what changed since the one before."));
-    main.replaceChildren(h("h2", {}, "Scans"), timeline(data.items, diffBox), diffBox,
+    fill(main, h("h2", {}, "Scans"), timeline(data.items, diffBox), diffBox,
       h("table", { id: "scans-table" }, h("thead", {}, h("tr", {}, ["Scan", "Time", "Status", "Duration", "VMs", "Disks", "LUNs", "Errors"].map((x) => h("th", {}, x)))),
         h("tbody", {}, data.items.map((sc) => h("tr", {}, h("td", {}, sc.id), h("td", {}, new Date(sc.time).toLocaleString()),
           h("td", {}, pill(sc.status || "ok")), h("td", { class: "num" }, sc.duration_seconds.toFixed(1) + " s"),
@@ -221,10 +227,10 @@ const views = {
     const q = r.params.get("q") || "";
     const input = h("input", { type: "search", placeholder: "LUN id, array, datastore, server:/export, /dev/sdc", value: q, "aria-label": "who uses" });
     const form = h("form", { class: "toolbar", onsubmit: (e) => { e.preventDefault(); go("who-uses", { q: input.value }); } }, input, h("button", { type: "submit" }, "Who uses it?"));
-    if (!q) { main.replaceChildren(h("h2", {}, "Who uses…"), form); return; }
+    if (!q) { fill(main, h("h2", {}, "Who uses…"), form); return; }
     const data = await api("/who-uses", { q, limit: 1000 });
     if (seq !== renderSeq) return;
-    main.replaceChildren(h("h2", {}, "Who uses ", q), form, h("p", {}, `${data.total} disk(s)`),
+    fill(main, h("h2", {}, "Who uses ", q), form, h("p", {}, `${data.total} disk(s)`),
       h("table", { id: "who-table" }, h("thead", {}, h("tr", {}, ["VM", "Host", "Disk", "Source", "Via", "LUN"].map((x) => h("th", {}, x)))),
         h("tbody", {}, data.items.map((u) => h("tr", {}, h("td", {}, link("vm/" + enc(u.vm_id), u.vm)), h("td", {}, u.host), h("td", {}, u.disk),
           h("td", {}, u.source), h("td", {}, u.via + " " + u.match), h("td", {}, u.lun || ""))))));
@@ -250,7 +256,7 @@ function uses(b) {
   return [h("h3", {}, "Blast radius: disks affected" + (b.truncated ? " (first " + b.uses.length + ")" : "")),
     h("table", { id: "uses-table" }, h("thead", {}, h("tr", {}, ["VM", "Host", "Disk", "Datastore", "Source"].map((x) => h("th", {}, x)))),
       h("tbody", {}, b.uses.map((u) => h("tr", {}, h("td", {}, link("vm/" + enc(u.vm_id), u.vm)), h("td", {}, u.host),
-        h("td", {}, u.disk), h("td", {}, u.datastore || ""), h("td", {}, u.source))))))];
+        h("td", {}, u.disk), h("td", {}, u.datastore || ""), h("td", {}, u.source)))))];
 }
 
 // topology draws a graph in columns: nodes keep the order the server gives
@@ -310,7 +316,7 @@ function timeline(scans, diffBox) {
   scans.forEach((sc, i) => {
     const x = 20 + ((ts[i] - t0) / span) * (W - 40);
     const st = sc.status || "ok";
-    const c = s("circle", { cx: x, cy: 40, r: 6, class: "f-" + (st in COLORS ? st : "unknown") });
+    const c = s("circle", { cx: x, cy: 40, r: 6, "data-scan": sc.id, class: "f-" + (st in COLORS ? st : "unknown") });
     c.append(s("title", {}, `scan ${sc.id} ${sc.time} ${sc.status} · ${sc.vms} VMs`));
     c.addEventListener("click", () => showDiff(sc, diffBox));
     svg.append(c);
@@ -346,7 +352,7 @@ async function status() {
 
 function tokenForm(msg) {
   const input = h("input", { type: "password", autocomplete: "off", "aria-label": "token" });
-  main.replaceChildren(h("form", { class: "token", onsubmit: (e) => {
+  fill(main, h("form", { class: "token", onsubmit: (e) => {
     e.preventDefault(); token = input.value.trim(); sessionStorage.setItem("vmstor-token", token); render(); status();
   } }, h("p", {}, msg + ": paste the token from the server's --token-file."), input, h("button", { type: "submit" }, "Use token")));
 }
@@ -365,7 +371,7 @@ async function render() {
   } catch (e) {
     if (seq !== renderSeq) return;
     if (e instanceof AuthError) { tokenForm(e.message); return; }
-    main.replaceChildren(h("p", { class: "error" }, String(e.message || e)));
+    fill(main, h("p", { class: "error" }, String(e.message || e)));
     document.body.dataset.ready = "error";
   }
 }
@@ -374,3 +380,5 @@ window.addEventListener("hashchange", render);
 render();
 status();
 setInterval(status, 60000);
+// A blocked resource means a bug in this page: say so in the console.
+document.addEventListener("securitypolicyviolation", (e) => console.error("CSP violation:", e.violatedDirective, e.blockedURI));

@@ -173,7 +173,9 @@ func Mutate(inv *model.Inventory, frac float64, seed uint64, at time.Time) {
 		for i := range vm.Disks {
 			if pick() && len(vm.Disks[i].LUNs) > 0 {
 				d := &vm.Disks[i]
-				d.Datastore += "-moved"
+				if d.Datastore != "" {
+					d.Datastore += "-moved"
+				}
 				d.LUNs = []string{d.LUNs[0] + "0"}
 			}
 		}

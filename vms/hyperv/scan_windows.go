@@ -24,9 +24,22 @@ const (
 	qDrives   = "SELECT DeviceID, DriveNumber, ElementName FROM Msvm_DiskDrive"
 )
 
-// query runs one WQL query, giving up after timeout (a hung WMI provider
-// must not hang the scan). Objects with some unmatched fields are kept.
+// partialError is a WMI answer some of whose properties did not fit their
+// fields: the objects are kept, the mismatch is reported.
+type partialError struct{ err error }
+
+func (e partialError) Error() string { return e.err.Error() }
+func (e partialError) Unwrap() error { return e.err }
+
+// query runs one WQL query in root\virtualization\v2.
 func query[T any](ctx context.Context, timeout time.Duration, q string) ([]T, error) {
+	return queryNS[T](ctx, timeout, nsVirt, q)
+}
+
+// queryNS runs one WQL query, giving up after timeout (a hung WMI provider
+// must not hang the scan). A panic inside the WMI library (a VARIANT of an
+// unexpected type) is an error, not a crash.
+func queryNS[T any](ctx context.Context, timeout time.Duration, ns, q string) ([]T, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	type result struct {
@@ -36,10 +49,15 @@ func query[T any](ctx context.Context, timeout time.Duration, q string) ([]T, er
 	ch := make(chan result, 1)
 	go func() {
 		var dst []T
-		err := wmi.QueryNamespace(q, &dst, nsVirt)
+		defer func() {
+			if p := recover(); p != nil {
+				ch <- result{nil, fmt.Errorf("WMI library failed on %q: %v", q, p)}
+			}
+		}()
+		err := wmi.QueryNamespace(q, &dst, ns)
 		var fm *wmi.ErrFieldMismatch
 		if errors.As(err, &fm) {
-			err = nil
+			err = partialError{err}
 		}
 		ch <- result{dst, err}
 	}()
@@ -58,11 +76,16 @@ func (s *Source) Scan(ctx context.Context) (*model.Inventory, error) {
 	src := s.Name()
 	var r Results
 	var err error
-	if r.Systems, err = query[ComputerSystem](ctx, s.timeout, qSystems); err != nil {
+	r.Systems, err = query[ComputerSystem](ctx, s.timeout, qSystems)
+	var partial partialError
+	if err != nil && !errors.As(err, &partial) {
 		return nil, winstorage.WMIError(src, "Msvm_ComputerSystem", nsVirt, err)
 	}
 	inv := &model.Inventory{Version: model.SchemaVersion,
 		Hosts: []model.Host{{Name: s.host, Platform: model.PlatformHyperV, State: "connected"}}}
+	if err != nil {
+		inv.Errors = append(inv.Errors, winstorage.WMIError(src, "Msvm_ComputerSystem", nsVirt, err))
+	}
 	fail := func(class string, err error) {
 		inv.Errors = append(inv.Errors, winstorage.WMIError(src, class, nsVirt, err))
 	}
@@ -78,7 +101,17 @@ func (s *Source) Scan(ctx context.Context) (*model.Inventory, error) {
 	if r.Drives, err = query[DiskDrive](ctx, s.timeout, qDrives); err != nil {
 		fail("Msvm_DiskDrive", err)
 	}
+	// The failover cluster, when the host is in one; a host outside a
+	// cluster has no root\MSCluster namespace, which is not an error.
+	type msclusterCluster struct{ Name string }
+	if cl, err := queryNS[msclusterCluster](ctx, s.timeout, `root\MSCluster`, "SELECT Name FROM MSCluster_Cluster"); err == nil && len(cl) > 0 {
+		inv.Hosts[0].Cluster = cl[0].Name
+	}
 	vms, errs := Join(src, s.host, r)
+	for i := range vms {
+		vms[i].Cluster = inv.Hosts[0].Cluster
+	}
+	errs = append(errs, readChains(ctx, src, s.timeout, vms)...)
 	inv.VMs = vms
 	inv.Errors = append(inv.Errors, errs...)
 	return inv, nil

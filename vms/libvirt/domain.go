@@ -38,6 +38,7 @@ type diskProblem struct {
 	disk    string
 	message string
 	hint    string
+	lost    bool // the lookup failed because the connection closed
 }
 
 // convertDomain turns one domain's XML (virDomainGetXMLDesc) into a VM. It is
@@ -154,6 +155,7 @@ func resolveDiskVolume(d *model.Disk, v *libvirtxml.DomainDiskSourceVolume, vols
 		d.Kind = model.DiskOther
 		d.Error = fmt.Sprintf("cannot resolve volume %q in pool %q: %v", v.Volume, v.Pool, err)
 		return []diskProblem{{
+			lost:    connLost(err),
 			disk:    d.Name,
 			message: d.Error,
 			hint:    fmt.Sprintf("check the pool is defined and active and holds the volume: virsh pool-list --all; virsh vol-list %s (a pool may need `virsh pool-refresh %s`)", v.Pool, v.Pool),

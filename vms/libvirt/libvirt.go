@@ -138,8 +138,16 @@ func (s *Source) Scan(ctx context.Context) (*model.Inventory, error) {
 	}
 	inv, err := s.scan(ctx, r, c)
 	if err != nil && ctx.Err() != nil {
-		return inv, s.errorf("", "scan interrupted: %v (%v)", ctx.Err(), err).
-			WithHint("libvirtd did not answer in time; check `virsh -c " + s.uri + " list --all` responds, or raise the timeout")
+		msg := err.Error()
+		var se model.ScanError
+		if errors.As(err, &se) {
+			msg = se.Message
+		}
+		hint := "libvirtd did not answer in time; check `virsh -c " + s.uri + " list --all` responds, or raise --timeout"
+		if errors.Is(ctx.Err(), context.Canceled) {
+			hint = "the scan was cancelled before it finished; scan again"
+		}
+		return inv, s.errorf("", "scan interrupted (%v): %s", ctx.Err(), msg).WithHint(hint)
 	}
 	return inv, err
 }
@@ -182,6 +190,8 @@ func (s *Source) scan(ctx context.Context, r rpc, c *conn) (*model.Inventory, er
 	type result struct {
 		vm   *model.VM
 		errs []model.ScanError
+		lost bool // a call failed because the connection was closed
+		done bool
 	}
 	results := make([]result, len(doms))
 	n := s.Concurrency
@@ -199,37 +209,45 @@ func (s *Source) scan(ctx context.Context, r rpc, c *conn) (*model.Inventory, er
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			st, known := states[d.UUID]
-			vm, errs := s.readDomain(r, d, st, known, host, vols, sysRoot)
-			results[i] = result{vm, errs}
+			vm, errs, lost := s.readDomain(r, d, st, known, host, vols, sysRoot)
+			results[i] = result{vm, errs, lost, true}
 		}()
 	}
 	wg.Wait()
+	unread := 0
 	for _, res := range results {
+		if !res.done || ctx.Err() != nil && res.lost {
+			// Not read, or cut off, because the scan ran out of time: one
+			// error for the scan says so, not one per domain.
+			unread++
+			continue
+		}
 		if res.vm != nil {
 			inv.VMs = append(inv.VMs, *res.vm)
 		}
 		inv.Errors = append(inv.Errors, res.errs...)
 	}
 	sort.Slice(inv.VMs, func(i, j int) bool { return inv.VMs[i].Name < inv.VMs[j].Name })
-	if err := ctx.Err(); err != nil {
-		return inv, err
+	if ctx.Err() != nil {
+		// The caller names the cause (ctx.Err()).
+		return inv, fmt.Errorf("%d of %d domains not read", unread, len(doms))
 	}
 	return inv, nil
 }
 
 // readDomain reads one domain's XML, and its state unless known. A domain
 // that vanished since the listing gives no VM and one error.
-func (s *Source) readDomain(r rpc, d golibvirt.Domain, st int32, known bool, host string, vols volumeResolver, sysRoot string) (*model.VM, []model.ScanError) {
+func (s *Source) readDomain(r rpc, d golibvirt.Domain, st int32, known bool, host string, vols volumeResolver, sysRoot string) (vm *model.VM, errs []model.ScanError, lost bool) {
 	obj := domainObject(d)
 	doc, err := r.DomainGetXMLDesc(d, 0)
 	if err != nil {
+		lost = connLost(err)
 		if isLibvirtError(err, golibvirt.ErrNoDomain) {
 			return nil, []model.ScanError{s.errorf(obj, "domain disappeared between listing and reading its XML: %v", err).
-				WithHint("it was undefined, or it was transient and stopped, while vmstor scanned; scan again")}
+				WithHint("it was undefined, or it was transient and stopped, while vmstor scanned; scan again")}, lost
 		}
-		return nil, []model.ScanError{s.callError(obj, "read the domain XML", err)}
+		return nil, []model.ScanError{s.callError(obj, "read the domain XML", err)}, lost
 	}
-	var errs []model.ScanError
 	state := "unknown"
 	if !known {
 		st, _, err = r.DomainGetState(d, 0)
@@ -239,26 +257,28 @@ func (s *Source) readDomain(r rpc, d golibvirt.Domain, st int32, known bool, hos
 		state = stateName(st)
 	case isLibvirtError(err, golibvirt.ErrNoDomain):
 		return nil, []model.ScanError{s.errorf(obj, "domain disappeared between listing and reading its state: %v", err).
-			WithHint("it was undefined, or it was transient and stopped, while vmstor scanned; scan again")}
+			WithHint("it was undefined, or it was transient and stopped, while vmstor scanned; scan again")}, false
 	default:
+		lost = connLost(err)
 		errs = append(errs, s.callError(obj, "read the domain state", err))
 	}
 
-	vm, problems, err := convertDomain(doc, host, vols)
+	v, problems, err := convertDomain(doc, host, vols)
 	if err != nil {
 		// Keep the VM: it exists, only its disks are unknown.
-		vm = model.VM{ID: uuidString(d.UUID), Name: d.Name, Host: host, Platform: model.PlatformLibvirt, Disks: []model.Disk{}}
+		v = model.VM{ID: uuidString(d.UUID), Name: d.Name, Host: host, Platform: model.PlatformLibvirt, Disks: []model.Disk{}}
 		errs = append(errs, s.errorf(obj, "malformed domain XML, disks unknown: %v", err).
 			WithHint("show the XML with `virsh dumpxml "+d.Name+"`; libvirt should never produce this, report it"))
 	}
-	vm.State = state
+	v.State = state
 	for _, p := range problems {
 		errs = append(errs, s.errorf(obj+" disk "+p.disk, "%s", p.message).WithHint(p.hint))
+		lost = lost || p.lost
 	}
 	if sysRoot != "" {
-		anchorHostdevs(sysRoot, &vm)
+		anchorHostdevs(sysRoot, &v)
 	}
-	return &vm, errs
+	return &v, errs, lost
 }
 
 func domainObject(d golibvirt.Domain) string {
@@ -278,12 +298,18 @@ func (s *Source) errorf(object, format string, args ...any) model.ScanError {
 func (s *Source) callError(object, what string, err error) model.ScanError {
 	e := s.errorf(object, "cannot %s: %v", what, err)
 	switch {
-	case errors.Is(err, golibvirt.ErrInterrupted) || errors.Is(err, syscall.EINVAL):
+	case connLost(err):
 		return e.WithHint("the connection to libvirtd was lost (daemon restarted or stopped, or the scan timed out); scan again")
 	case isLibvirtError(err, golibvirt.ErrOperationDenied), isLibvirtError(err, golibvirt.ErrAccessDenied):
 		return e.WithHint("this call needs more privilege than the connection has: run vmstor as root or as a member of the libvirt group")
 	}
 	return e
+}
+
+// connLost reports a call that failed because the connection closed (the
+// scan's deadline, or the daemon went away).
+func connLost(err error) bool {
+	return errors.Is(err, golibvirt.ErrInterrupted) || errors.Is(err, syscall.EINVAL)
 }
 
 func isLibvirtError(err error, code golibvirt.ErrorNumber) bool {

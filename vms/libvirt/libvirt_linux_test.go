@@ -2,6 +2,7 @@ package libvirt
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -256,5 +257,93 @@ func TestScanTestDriver(t *testing.T) {
 	}
 	if len(inv.VMs) == 1 && len(inv.VMs[0].ID) != 36 {
 		t.Errorf("ID %q is not a UUID", inv.VMs[0].ID)
+	}
+}
+
+// garbledRPC returns a cut-off XML document for one domain, as a broken
+// daemon or proxy might.
+type garbledRPC struct {
+	rpc
+	victim string
+}
+
+func (g garbledRPC) DomainGetXMLDesc(d golibvirt.Domain, f golibvirt.DomainXMLFlags) (string, error) {
+	doc, err := g.rpc.DomainGetXMLDesc(d, f)
+	if d.Name == g.victim && err == nil {
+		doc = doc[:len(doc)/2]
+	}
+	return doc, err
+}
+
+// TestScanMalformedXML: a domain whose XML does not parse is kept with no
+// disks and one precise error; the other domains are scanned in full.
+func TestScanMalformedXML(t *testing.T) {
+	lab := libvirtlab.New(t)
+	victim := lab.Prefix + "-garbled"
+	dom := lab.Define(libvirtlab.DomainXML(victim, `
+    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='`+lab.Top+`'/><target dev='vda' bus='virtio'/></disk>`))
+	lab.Define(libvirtlab.DomainXML(lab.Prefix+"-fine", `
+    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='`+lab.Top+`'/><target dev='vda' bus='virtio'/></disk>`))
+
+	src := New("")
+	src.wrap = func(r rpc) rpc { return garbledRPC{rpc: r, victim: victim} }
+	inv, err := src.Scan(context.Background())
+	if err != nil {
+		t.Fatalf("Scan: %v", err)
+	}
+	if fine := findVM(t, inv, lab.Prefix+"-fine"); len(fine.Disks) != 1 || fine.Disks[0].Source != lab.Top {
+		t.Errorf("the other domain was not scanned in full: %+v", fine)
+	}
+	got := findVM(t, inv, victim)
+	want := model.VM{ID: uuidString(dom.UUID), Name: victim, Host: inv.Hosts[0].Name, Platform: model.PlatformLibvirt, State: "shut off", Disks: []model.Disk{}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("garbled domain (-want +got):\n%s", diff)
+	}
+	errs := labErrors(inv, lab.Prefix)
+	if len(errs) != 1 {
+		t.Fatalf("want one error, got %+v", errs)
+	}
+	if e := errs[0]; !strings.Contains(e.Object, victim) || !strings.HasPrefix(e.Message, "malformed domain XML") || !strings.Contains(e.Hint, "virsh dumpxml "+victim) {
+		t.Errorf("error not precise: %+v", e)
+	}
+}
+
+// cancellingRPC ends the scan's context right after the listing, as a
+// deadline passing mid-scan would.
+type cancellingRPC struct {
+	rpc
+	cancel context.CancelFunc
+}
+
+func (c cancellingRPC) ConnectListAllDomains(n int32, f golibvirt.ConnectListAllDomainsFlags) ([]golibvirt.Domain, uint32, error) {
+	doms, ret, err := c.rpc.ConnectListAllDomains(n, f)
+	c.cancel()
+	return doms, ret, err
+}
+
+// TestScanInterrupted: when the context ends mid-scan the connection is
+// closed, pending calls end, and the scan reports one error for the whole
+// scan rather than one per domain.
+func TestScanInterrupted(t *testing.T) {
+	lab := libvirtlab.New(t)
+	for i := range 3 {
+		lab.Define(libvirtlab.DomainXML(fmt.Sprintf("%s-i%d", lab.Prefix, i), ""))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	src := New("")
+	src.wrap = func(r rpc) rpc { return cancellingRPC{rpc: r, cancel: cancel} }
+	inv, err := src.Scan(ctx)
+	se, ok := err.(model.ScanError)
+	if !ok {
+		t.Fatalf("want a model.ScanError, got %T %v", err, err)
+	}
+	if !strings.HasPrefix(se.Message, "scan interrupted (context canceled): ") || !strings.Contains(se.Message, "domains not read") || se.Hint == "" {
+		t.Errorf("interruption error not precise: %+v", se)
+	}
+	if inv != nil {
+		if errs := labErrors(inv, lab.Prefix); len(errs) != 0 {
+			t.Errorf("want no per-domain errors, got %+v", errs)
+		}
 	}
 }

@@ -135,7 +135,10 @@ func TestResolve(t *testing.T) {
 		wantErr error
 	}{
 		{"local:100/vm-100-disk-0.qcow2", Resolved{Kind: model.DiskImage, Source: "/var/lib/vz/images/100/vm-100-disk-0.qcow2", Format: "qcow2"}, nil},
-		{"local:900/base-900-disk-0.qcow2/100/vm-100-disk-0.qcow2", Resolved{Kind: model.DiskImage, Source: "/var/lib/vz/images/100/vm-100-disk-0.qcow2", Format: "qcow2"}, nil},
+		{"local:900/base-900-disk-0.qcow2/100/vm-100-disk-0.qcow2", Resolved{Kind: model.DiskImage, Source: "/var/lib/vz/images/100/vm-100-disk-0.qcow2", Format: "qcow2",
+			Backing: []string{"/var/lib/vz/images/900/base-900-disk-0.qcow2"}}, nil},
+		{"nas:900/base-900-disk-0.qcow2/100/vm-100-disk-0.qcow2", Resolved{Kind: model.DiskImage, Source: "/mnt/pve/nas/images/100/vm-100-disk-0.qcow2", Format: "qcow2",
+			Backing: []string{"/mnt/pve/nas/images/900/base-900-disk-0.qcow2"}}, nil},
 		{"local:iso/x.iso", Resolved{Kind: model.DiskImage, Source: "/var/lib/vz/template/iso/x.iso", Format: "iso"}, nil},
 		{"local:snippets/ci.yaml", Resolved{Kind: model.DiskImage, Source: "/var/lib/vz/snippets/ci.yaml"}, nil},
 		{"nas:100/a.raw", Resolved{Kind: model.DiskImage, Source: "/mnt/pve/nas/images/100/a.raw", Format: "raw"}, nil},

@@ -80,6 +80,10 @@ func NewRemote(cfg Config) *Source {
 	return &Source{remote: &c}
 }
 
+// maxParallel bounds concurrent config requests (one per VM): enough to hide
+// latency, few enough not to load pveproxy.
+const maxParallel = 8
+
 // apiClient is a minimal client of /api2/json.
 type apiClient struct {
 	base  string
@@ -118,6 +122,9 @@ func newAPIClient(cfg *Config) (*apiClient, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tlsCfg
 	tr.Proxy = nil // API tokens must not pass through an unasked-for proxy
+	// Keep a connection per parallel request: the default of 2 idle
+	// connections would cost a TLS handshake for most config requests.
+	tr.MaxIdleConnsPerHost = maxParallel
 	return &apiClient{
 		base:  strings.TrimRight(u.String(), "/"),
 		token: cfg.Token,
@@ -298,8 +305,8 @@ func (s *Source) scanRemote(ctx context.Context) (*model.Inventory, error) {
 	}
 	results := make([]result, len(vms))
 	par := s.parallel
-	if par <= 0 {
-		par = 8
+	if par <= 0 || par > maxParallel {
+		par = maxParallel
 	}
 	sem := make(chan struct{}, par)
 	var wg sync.WaitGroup

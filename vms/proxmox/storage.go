@@ -106,6 +106,9 @@ type Resolved struct {
 	Format string
 	// LUN is the LUN id when the volume name gives it (iSCSI by-id names).
 	LUN string
+	// Backing is the base image of a linked clone on a file storage
+	// (the qcow2 backing file).
+	Backing []string
 }
 
 // Errors a resolver returns, for callers that want to tell them apart.
@@ -187,7 +190,7 @@ func (s Storage) basePath() string {
 func (s Storage) resolve(vol string) (Resolved, error) {
 	switch s.Type {
 	case "dir", "nfs", "cifs", "cephfs", "glusterfs", "btrfs":
-		rel, format, err := fileVolume(vol)
+		rel, base, format, err := fileVolume(vol)
 		if err != nil {
 			return Resolved{}, err
 		}
@@ -202,7 +205,11 @@ func (s Storage) resolve(vol string) (Resolved, error) {
 			// BTRFS keeps a raw image as a subvolume holding disk.raw.
 			rel = strings.TrimSuffix(rel, ".raw") + "/disk.raw"
 		}
-		return Resolved{Kind: model.DiskImage, Source: s.basePath() + "/" + rel, Format: format}, nil
+		r := Resolved{Kind: model.DiskImage, Source: s.basePath() + "/" + rel, Format: format}
+		if base != "" {
+			r.Backing = []string{s.basePath() + "/" + base}
+		}
+		return r, nil
 	case "lvm", "lvmthin":
 		name, err := blockVolume(vol)
 		if err != nil {
@@ -273,17 +280,20 @@ func (s Storage) resolve(vol string) (Resolved, error) {
 }
 
 // fileVolume returns the path of a volume below a file storage's base path.
-func fileVolume(vol string) (rel, format string, err error) {
+func fileVolume(vol string) (rel, base, format string, err error) {
 	if m := volImageRE.FindStringSubmatch(vol); m != nil {
 		// A linked clone's own image is images/<vmid>/<name>; its base
 		// is images/<basevmid>/<basename> (the qcow2 backing file).
-		return "images/" + m[3] + "/" + m[4], formatOf(m[4]), nil
+		if m[1] != "" {
+			base = "images/" + m[1] + "/" + m[2]
+		}
+		return "images/" + m[3] + "/" + m[4], base, formatOf(m[4]), nil
 	}
 	typ, rest, ok := strings.Cut(vol, "/")
 	if sub, known := fileSubdirs[typ]; ok && known && rest != "" && !strings.Contains(rest, "/") {
-		return sub + "/" + rest, formatOf(rest), nil
+		return sub + "/" + rest, "", formatOf(rest), nil
 	}
-	return "", "", fmt.Errorf("%q is not <vmid>/<name> nor iso/<name>: %w", vol, ErrBadVolume)
+	return "", "", "", fmt.Errorf("%q is not <vmid>/<name> nor iso/<name>: %w", vol, ErrBadVolume)
 }
 
 func blockVolume(vol string) (string, error) {

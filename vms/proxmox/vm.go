@@ -77,6 +77,7 @@ func buildVM(source string, info vmInfo, cfg *VMConfig, storages map[string]Stor
 		disk.Source = r.Source
 		disk.Network = r.Network
 		disk.Format = r.Format
+		disk.Backing = r.Backing
 		if f := d.Opts["format"]; f != "" {
 			disk.Format = f
 		}

@@ -3,13 +3,17 @@
 // /api/network/ip/interfaces and /api/cluster/nodes, with records and envelopes shaped as the
 // ONTAP REST API reference documents them (HAL `_links`, `num_records`,
 // `records`, `{"error": {...}}` bodies), basic authentication, `|` queries,
-// max_records paging through `_links.next`, and injectable failures.
+// max_records paging through `_links.next`, and injectable failures. One
+// LUN map gives logical_unit_number as a string, as the example responses
+// of some ONTAP releases' reference do.
 package ontaptest
 
 import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -113,10 +117,13 @@ func New(tls bool) *Server {
 	s.nodes = newCollection(load("fixtures/nodes.json"), "")
 	b, _ := fixtures.ReadFile("fixtures/cluster.json")
 	s.cluster = b
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	// Tests provoke failed handshakes on purpose; keep them off the log.
+	s.Server.Config.ErrorLog = log.New(io.Discard, "", 0)
 	if tls {
-		s.Server = httptest.NewTLSServer(http.HandlerFunc(s.serve))
+		s.StartTLS()
 	} else {
-		s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+		s.Start()
 	}
 	return s
 }

@@ -13,6 +13,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -69,10 +71,13 @@ func New(tls bool) *Server {
 		}
 		s.data[n] = rs
 	}
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	// Tests provoke failed handshakes on purpose; keep them off the log.
+	s.Server.Config.ErrorLog = log.New(io.Discard, "", 0)
 	if tls {
-		s.Server = httptest.NewTLSServer(http.HandlerFunc(s.serve))
+		s.StartTLS()
 	} else {
-		s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+		s.Start()
 	}
 	return s
 }
