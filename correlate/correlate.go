@@ -95,7 +95,9 @@ func (g *Graph) Disk(d *model.Disk) {
 		return
 	}
 	if d.Anchor == nil {
-		if d.Error == "" {
+		// An empty drive or a device that is not host storage (a PCI
+		// function, a vVol) has nothing beneath it to find.
+		if d.Error == "" && d.Source != "" && d.Kind != model.DiskOther {
 			d.Error = fmt.Sprintf("not located: no host storage anchor for %q", d.Source)
 		}
 		return

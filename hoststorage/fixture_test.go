@@ -414,8 +414,18 @@ func (tr *tree) statement(line string) error {
 				continue
 			}
 			p := "nvme" + subsysInst + "c" + strings.TrimPrefix(ctrl, "nvme") + "n" + nsInst
-			if err := tr.text(tr.ctrlDir[ctrl]+"/"+p+"/ana_state", v); err != nil {
+			pd := tr.ctrlDir[ctrl] + "/" + p
+			if err := tr.text(pd+"/ana_state", v); err != nil {
 				return err
+			}
+			// The kernel lists these hidden disks in /sys/block too.
+			if dn := kv["pathdevno."+ctrl]; dn != "" {
+				if err := tr.block(p, pd, map[string]string{"devno": dn, "size": kv["size"]}, true); err != nil {
+					return err
+				}
+				if err := tr.link(pd+"/device", tr.ctrlDir[ctrl]); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

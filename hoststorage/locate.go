@@ -54,7 +54,7 @@ func (fs *FS) mountFor(devno, path string) string {
 	mounts := fs.mounts
 	fs.mu.Unlock()
 	if mounts == nil {
-		if b, err := readRaw(filepath.Join(fs.opts.ProcRoot, "self", "mountinfo")); err == nil {
+		if b, err := os.ReadFile(filepath.Join(fs.opts.ProcRoot, "self", "mountinfo")); err == nil {
 			mounts, _ = ParseMountinfo(b)
 			fs.mu.Lock()
 			fs.mounts = mounts

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -39,7 +40,7 @@ func (s *scanner) readMounts() []Mount {
 	var path string
 	for _, p := range []string{"self/mountinfo", "1/mountinfo"} {
 		path = filepath.Join(s.fs.opts.ProcRoot, p)
-		data, err = readRaw(path)
+		data, err = os.ReadFile(path) // seq_file: read to EOF, short reads are not the end
 		if !errors.Is(err, fs.ErrNotExist) {
 			break
 		}

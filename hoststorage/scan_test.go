@@ -87,30 +87,34 @@ func TestScanFixture(t *testing.T) {
 		"blk:loop1":   {Kind: "loop", Name: "loop1", DevNo: "7:1"},
 		"blk:md0":     {Kind: "md", Name: "md0", Type: "raid1", DevNo: "9:0", Below: []string{"blk:sdi1", "blk:sdj1"}},
 		"blk:nvme0n1": {Kind: "disk", Name: "nvme0n1", DevNo: "259:0", LUNs: []string{nvmeID}},
-		"blk:sdc":     {Kind: "disk", Name: "sdc", DevNo: "8:32", LUNs: []string{netapp}},
-		"blk:sdd":     {Kind: "disk", Name: "sdd", DevNo: "8:48", LUNs: []string{netapp}},
-		"blk:sde":     {Kind: "disk", Name: "sde", DevNo: "8:64", LUNs: []string{pure}},
-		"blk:sdf":     {Kind: "disk", Name: "sdf", DevNo: "8:80", LUNs: []string{pure}},
-		"blk:sdg":     {Kind: "disk", Name: "sdg", DevNo: "8:96", LUNs: []string{"naa.5000c500a1b2c3d4"}, Extra: "aliases=/dev/disk/by-id/wwn-0x5000c500a1b2c3d4"},
-		"blk:sdh":     {Kind: "disk", Name: "sdh", DevNo: "8:112", LUNs: []string{"serial.ATA:QEMU_HARDDISK:QM00001"}},
-		"blk:sdi":     {Kind: "disk", Name: "sdi", DevNo: "8:128", LUNs: []string{"t10.QEMU    QEMU HARDDISK   raid-a  "}},
-		"blk:sdi1":    {Kind: "partition", Name: "sdi1", DevNo: "8:129", Below: []string{"blk:sdi"}},
-		"blk:sdj":     {Kind: "disk", Name: "sdj", DevNo: "8:144", LUNs: []string{"t10.QEMU    QEMU HARDDISK   raid-b"}},
-		"blk:sdj1":    {Kind: "partition", Name: "sdj1", DevNo: "8:145", Below: []string{"blk:sdj"}},
-		"blk:sdk":     {Kind: "disk", Name: "sdk", DevNo: "8:160", LUNs: []string{"naa.5000000000000b01"}},
-		"blk:sdl":     {Kind: "disk", Name: "sdl", DevNo: "8:176", LUNs: []string{"naa.5000000000000b02"}},
-		"blk:sdm":     {Kind: "disk", Name: "sdm", DevNo: "8:192", LUNs: []string{"local.kvm1.sdm"}},
-		"blk:vda":     {Kind: "disk", Name: "vda", DevNo: "254:0", LUNs: []string{"serial.virtio:vm-root-01"}},
-		"blk:vda1":    {Kind: "partition", Name: "vda1", DevNo: "254:1", Below: []string{"blk:vda"}},
-		"blk:vda2":    {Kind: "partition", Name: "vda2", DevNo: "254:2", Below: []string{"blk:vda"}},
-		"blk:zram0":   {Kind: "disk", Name: "zram0", DevNo: "252:0"},
-		"fs:0:45":     {Kind: "filesystem", Name: "/srv/btrfs", Type: "btrfs", DevNo: "0:45", Below: []string{"blk:sdk", "blk:sdl"}, Extra: "mp=/srv/btrfs uuid=0b7a3e52-3a5e-4bb0-9d34-6a2a2c1f6f01"},
-		"fs:0:52":     {Kind: "nfs", Name: "/var/lib/libvirt/nfs", Type: "nfs4", DevNo: "0:52", Extra: "mp=/var/lib/libvirt/nfs remote=10.0.0.5:/export/vms"},
-		"fs:0:53":     {Kind: "smb", Name: "/mnt/vm share", Type: "cifs", DevNo: "0:53", Extra: "mp=/mnt/vm share remote=//filer.example/vmshare"},
-		"fs:253:1":    {Kind: "filesystem", Name: "/var/lib/libvirt/images", Type: "ext4", DevNo: "253:1", Below: []string{"blk:dm-1"}, Extra: "mp=/var/lib/libvirt/images,/srv/images"},
-		"fs:253:5":    {Kind: "filesystem", Name: "/", Type: "ext4", DevNo: "253:5", Below: []string{"blk:dm-5"}, Extra: "mp=/"},
-		"fs:254:1":    {Kind: "filesystem", Name: "/boot", Type: "ext4", DevNo: "254:1", Below: []string{"blk:vda1"}, Extra: "mp=/boot"},
-		"fs:9:0":      {Kind: "filesystem", Name: "/data", Type: "xfs", DevNo: "9:0", Below: []string{"blk:md0"}, Extra: "mp=/data"},
+		// Hidden per-controller paths: resources of the head's LUN, no LUN of their own.
+		"blk:nvme0c0n1": {Kind: "disk", Name: "nvme0c0n1", DevNo: "259:1", LUNs: []string{nvmeID}},
+		"blk:nvme0c1n1": {Kind: "disk", Name: "nvme0c1n1", DevNo: "259:2", LUNs: []string{nvmeID}},
+		"blk:nvme2n1":   {Kind: "disk", Name: "nvme2n1", DevNo: "259:3", LUNs: []string{"eui.002538b411b2c3d4"}},
+		"blk:sdc":       {Kind: "disk", Name: "sdc", DevNo: "8:32", LUNs: []string{netapp}},
+		"blk:sdd":       {Kind: "disk", Name: "sdd", DevNo: "8:48", LUNs: []string{netapp}},
+		"blk:sde":       {Kind: "disk", Name: "sde", DevNo: "8:64", LUNs: []string{pure}},
+		"blk:sdf":       {Kind: "disk", Name: "sdf", DevNo: "8:80", LUNs: []string{pure}},
+		"blk:sdg":       {Kind: "disk", Name: "sdg", DevNo: "8:96", LUNs: []string{"naa.5000c500a1b2c3d4"}, Extra: "aliases=/dev/disk/by-id/wwn-0x5000c500a1b2c3d4"},
+		"blk:sdh":       {Kind: "disk", Name: "sdh", DevNo: "8:112", LUNs: []string{"serial.ATA:QEMU_HARDDISK:QM00001"}},
+		"blk:sdi":       {Kind: "disk", Name: "sdi", DevNo: "8:128", LUNs: []string{"t10.QEMU    QEMU HARDDISK   raid-a  "}},
+		"blk:sdi1":      {Kind: "partition", Name: "sdi1", DevNo: "8:129", Below: []string{"blk:sdi"}},
+		"blk:sdj":       {Kind: "disk", Name: "sdj", DevNo: "8:144", LUNs: []string{"t10.QEMU    QEMU HARDDISK   raid-b"}},
+		"blk:sdj1":      {Kind: "partition", Name: "sdj1", DevNo: "8:145", Below: []string{"blk:sdj"}},
+		"blk:sdk":       {Kind: "disk", Name: "sdk", DevNo: "8:160", LUNs: []string{"naa.5000000000000b01"}},
+		"blk:sdl":       {Kind: "disk", Name: "sdl", DevNo: "8:176", LUNs: []string{"naa.5000000000000b02"}},
+		"blk:sdm":       {Kind: "disk", Name: "sdm", DevNo: "8:192", LUNs: []string{"local.kvm1.sdm"}},
+		"blk:vda":       {Kind: "disk", Name: "vda", DevNo: "254:0", LUNs: []string{"serial.virtio:vm-root-01"}},
+		"blk:vda1":      {Kind: "partition", Name: "vda1", DevNo: "254:1", Below: []string{"blk:vda"}},
+		"blk:vda2":      {Kind: "partition", Name: "vda2", DevNo: "254:2", Below: []string{"blk:vda"}},
+		"blk:zram0":     {Kind: "disk", Name: "zram0", DevNo: "252:0"},
+		"fs:0:45":       {Kind: "filesystem", Name: "/srv/btrfs", Type: "btrfs", DevNo: "0:45", Below: []string{"blk:sdk", "blk:sdl"}, Extra: "mp=/srv/btrfs uuid=0b7a3e52-3a5e-4bb0-9d34-6a2a2c1f6f01"},
+		"fs:0:52":       {Kind: "nfs", Name: "/var/lib/libvirt/nfs", Type: "nfs4", DevNo: "0:52", Extra: "mp=/var/lib/libvirt/nfs remote=10.0.0.5:/export/vms"},
+		"fs:0:53":       {Kind: "smb", Name: "/mnt/vm share", Type: "cifs", DevNo: "0:53", Extra: "mp=/mnt/vm share remote=//filer.example/vmshare"},
+		"fs:253:1":      {Kind: "filesystem", Name: "/var/lib/libvirt/images", Type: "ext4", DevNo: "253:1", Below: []string{"blk:dm-1"}, Extra: "mp=/var/lib/libvirt/images,/srv/images"},
+		"fs:253:5":      {Kind: "filesystem", Name: "/", Type: "ext4", DevNo: "253:5", Below: []string{"blk:dm-5"}, Extra: "mp=/"},
+		"fs:254:1":      {Kind: "filesystem", Name: "/boot", Type: "ext4", DevNo: "254:1", Below: []string{"blk:vda1"}, Extra: "mp=/boot"},
+		"fs:9:0":        {Kind: "filesystem", Name: "/data", Type: "xfs", DevNo: "9:0", Below: []string{"blk:md0"}, Extra: "mp=/data"},
 	}
 	if diff := cmp.Diff(wantRes, view(inv.Resources)); diff != "" {
 		t.Errorf("resources (-want +got):\n%s", diff)
@@ -171,6 +175,13 @@ func TestScanFixture(t *testing.T) {
 			},
 		},
 		{
+			// An all-zero NGUID means "none" and is left out.
+			ID: "eui.002538b411b2c3d4", IDSource: "nvme", Protocol: "nvme", Product: "Samsung SSD 980 1TB", Revision: "2B4QFXO7",
+			Serial: "S64DNF0R123456", SizeBytes: 1953525168 * 512, State: "ok", Hosts: h,
+			Designators: []model.Designator{{Association: "lun", Type: "eui64", Value: "002538b411b2c3d4"}, {Association: "lun", Type: "nsid", Value: "1"}},
+			Paths:       []model.Path{{Host: "kvm1", Device: "nvme2n1", Transport: "nvme", Target: "nqn.2014.08.org.nvmexpress:144d144dS64DNF0R123456", State: "active", DeviceState: "live"}},
+		},
+		{
 			ID: "serial.virtio:vm-root-01", IDSource: "serial", Serial: "vm-root-01", SizeBytes: 62914560 * 512, State: "ok", Hosts: h,
 			Paths: []model.Path{{Host: "kvm1", Device: "vda", Transport: "virtio", State: "active"}},
 		},
@@ -201,8 +212,8 @@ func TestScanFixture(t *testing.T) {
 			t.Errorf("LUN %s (-want +got):\n%s", w.ID, diff)
 		}
 	}
-	if len(inv.LUNs) != 11 {
-		t.Errorf("%d LUNs, want 11 (one per identity): %v", len(inv.LUNs), lunIDs(inv.LUNs))
+	if len(inv.LUNs) != 12 {
+		t.Errorf("%d LUNs, want 12 (one per identity): %v", len(inv.LUNs), lunIDs(inv.LUNs))
 	}
 
 	// The one bad input of this fixture: sdg's page 0x83 claims 64 bytes, holds 12.
@@ -267,8 +278,8 @@ func TestScanDeviceVanishes(t *testing.T) {
 			}
 		}
 	}
-	if len(inv.LUNs) != 11 {
-		t.Errorf("%d LUNs, want all 11 still", len(inv.LUNs))
+	if len(inv.LUNs) != 12 {
+		t.Errorf("%d LUNs, want all 12 still", len(inv.LUNs))
 	}
 	for _, r := range inv.Resources {
 		if r.ID == "blk:sdd" {

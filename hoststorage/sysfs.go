@@ -16,8 +16,9 @@ import (
 // size from stat is no guide.
 const maxAttr = 64 << 10
 
-// readRaw reads a sysfs or procfs file once (see readFile in
-// sysfs_linux.go). A missing file returns an error wrapping fs.ErrNotExist.
+// readRaw reads a sysfs attribute once (see readFile in sysfs_linux.go).
+// procfs seq files (mountinfo) are read with os.ReadFile instead: a short
+// read there is not the end. A missing file returns an error wrapping fs.ErrNotExist.
 func readRaw(path string) ([]byte, error) { return readFile(path) }
 
 // resolveLink follows one symlink the way sysfs uses them (/sys/block/sda

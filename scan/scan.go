@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -185,7 +186,9 @@ func locate(ctx context.Context, inv *model.Inventory, l Locator, host string) {
 		}
 		for j := range vm.Disks {
 			d := &vm.Disks[j]
-			if d.Anchor != nil || d.Source == "" || d.Kind == model.DiskNetwork {
+			// Skip what is anchored, failed already (keep that message),
+			// remote, or not a host path at all (an empty CD-ROM, a PCI device).
+			if d.Anchor != nil || d.Error != "" || d.Kind == model.DiskNetwork || !isHostPath(d.Source) {
 				continue
 			}
 			jobs = append(jobs, job{i, j})
@@ -214,6 +217,18 @@ func locate(ctx context.Context, inv *model.Inventory, l Locator, host string) {
 		}()
 	}
 	wg.Wait()
+}
+
+// isHostPath reports whether s is an absolute path on a Linux or Windows host.
+func isHostPath(s string) bool {
+	switch {
+	case strings.HasPrefix(s, "/"), strings.HasPrefix(s, `\\`):
+		return true
+	case len(s) >= 3 && s[1] == ':' && (s[2] == '\\' || s[2] == '/'):
+		c := s[0] | 0x20
+		return c >= 'a' && c <= 'z'
+	}
+	return false
 }
 
 // Sort orders an inventory deterministically: VMs by host and name, disks by

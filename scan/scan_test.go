@@ -125,3 +125,29 @@ func TestLUNState(t *testing.T) {
 		}
 	}
 }
+
+func TestIsHostPath(t *testing.T) {
+	for s, want := range map[string]bool{
+		"/var/lib/x.qcow2": true, `C:\VMs\a.vhdx`: true, `\\filer\share\a.vhdx`: true, "c:/x": true,
+		"": false, "scsi_host7:0:0:1": false, "rbd:pool/img": false, "1:x": false,
+	} {
+		if got := isHostPath(s); got != want {
+			t.Errorf("isHostPath(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+func TestLocateKeepsPhaseOneErrors(t *testing.T) {
+	vms := fixed{name: "x", inv: &model.Inventory{VMs: []model.VM{{Name: "v", Disks: []model.Disk{
+		{Name: "sda", Kind: model.DiskPassthrough, Source: "scsi_host7:0:0:1", Error: "SCSI device 7:0:0:1 not found on this host"},
+		{Name: "hdc", Kind: model.DiskImage, Device: "cdrom"},
+	}}}}}
+	inv := Run(context.Background(), Options{Locator: locator{}}, vms)
+	d := inv.VMs[0].Disks
+	if d[0].Error != "SCSI device 7:0:0:1 not found on this host" {
+		t.Errorf("phase 1 error replaced: %q", d[0].Error)
+	}
+	if d[1].Error != "" {
+		t.Errorf("an empty CD-ROM is not an error: %q", d[1].Error)
+	}
+}

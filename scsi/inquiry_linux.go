@@ -131,11 +131,28 @@ func inquirySync(ops sgOps, path string, evpd bool, page uint8, timeout time.Dur
 	// 255 bytes first: some old devices reject larger allocation lengths.
 	// A VPD page whose header announces more is asked again at its size.
 	b, err := sgInquiry(ops, fd, evpd, page, 255, timeout)
-	if err != nil || !evpd || len(b) < 4 {
-		return b, err
+	if err != nil {
+		return nil, err
 	}
-	if need := 4 + int(binary.BigEndian.Uint16(b[2:4])); need > len(b) && len(b) == 255 {
-		return sgInquiry(ops, fd, evpd, page, min(need, 0xfffc), timeout)
+	if !evpd {
+		// Byte 4 is the additional length; QEMU and others pad the
+		// transfer with zeroes up to the allocation length.
+		if len(b) >= 5 && 5+int(b[4]) < len(b) {
+			b = b[:5+int(b[4])]
+		}
+		return b, nil
+	}
+	if len(b) < 4 {
+		return b, nil
+	}
+	need := 4 + int(binary.BigEndian.Uint16(b[2:4]))
+	if need > len(b) && len(b) == 255 {
+		if b, err = sgInquiry(ops, fd, evpd, page, min(need, 0xfffc), timeout); err != nil {
+			return nil, err
+		}
+	}
+	if need < len(b) {
+		b = b[:need]
 	}
 	return b, nil
 }

@@ -110,6 +110,7 @@ func (d *fakeDevice) ops() sgOps {
 
 func TestInquiry(t *testing.T) {
 	std := append(make([]byte, 8), "NETAPP  LUN C-Mode      9800"...)
+	std[4] = 31 // additional length: 36 bytes in all
 	big := make([]byte, 4+300)
 	big[1], big[2], big[3] = 0x83, 0x01, 0x2c // 300 bytes of descriptors
 	for i := 4; i < len(big); i += 12 {
@@ -143,6 +144,22 @@ func TestInquiry(t *testing.T) {
 	want := [][]byte{{0x12, 1, 0x83, 0, 0xff, 0}, {0x12, 1, 0x83, 0x01, 0x30, 0}}
 	if diff := cmp.Diff(want, d.cdbs); diff != "" {
 		t.Errorf("CDBs (-want +got):\n%s", diff)
+	}
+}
+
+// TestInquiryPadded: a device that fills the whole allocation (QEMU does,
+// seen in the SAN lab) gives the page as long as its header says.
+func TestInquiryPadded(t *testing.T) {
+	std := append(append([]byte{0, 0, 5, 0x12, 31, 0, 0, 0x12}, "NETAPP  LUN C-Mode      2.5+"...), make([]byte, 200)...)
+	p83 := append([]byte{0, 0x83, 0, 12, 1, 3, 0, 8, 0x60, 0x0a, 0x09, 0x80, 0x38, 0x30, 0x30, 0x53}, make([]byte, 239)...)
+	d := &fakeDevice{std: std, pages: map[byte][]byte{0x83: p83}}
+	got, err := inquiry(context.Background(), d.ops(), "sdb", false, 0, time.Second)
+	if err != nil || len(got) != 36 {
+		t.Errorf("standard inquiry: %d bytes, %v; want 36 (5 + additional length 31)", len(got), err)
+	}
+	got, err = inquiry(context.Background(), d.ops(), "sdb", true, 0x83, time.Second)
+	if err != nil || len(got) != 16 {
+		t.Errorf("page 0x83: %d bytes, %v; want 16 (4 + page length 12)", len(got), err)
 	}
 }
 

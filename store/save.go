@@ -133,8 +133,14 @@ func (s *Store) Save(ctx context.Context, inv *model.Inventory) (ScanInfo, error
 	if err != nil {
 		return ScanInfo{}, err
 	}
+	at := inv.ScannedAt.UTC()
+	if at.IsZero() {
+		// A scan without a time is stamped when stored (and the zero
+		// time has no Unix nanoseconds).
+		at = s.now().UTC()
+	}
 	info := ScanInfo{
-		Time: inv.ScannedAt, Sources: inv.Sources, DurationSeconds: inv.DurationSeconds,
+		Time: at, Sources: inv.Sources, DurationSeconds: inv.DurationSeconds,
 		Errors: inv.Errors, Status: status(inv),
 	}
 	sources, err := json.Marshal(nonNil(inv.Sources))
@@ -199,7 +205,7 @@ func (s *Store) Save(ctx context.Context, inv *model.Inventory) (ScanInfo, error
 		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO scans
 			(id, scanned_at, stored_at, duration_seconds, status, sources, errors, vms, disks, luns, rows_written)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			info.ID, inv.ScannedAt.UnixNano(), s.now().UnixNano(), inv.DurationSeconds, info.Status,
+			info.ID, at.UnixNano(), s.now().UnixNano(), inv.DurationSeconds, info.Status,
 			string(sources), string(errs), info.VMs, info.Disks, info.LUNs, info.RowsWritten); err != nil {
 			return fmt.Errorf("storing scan %d: %w", info.ID, err)
 		}

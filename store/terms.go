@@ -92,4 +92,3 @@ func termsOfJSON(kind, key string, data []byte) ([]int64, error) {
 	}
 	return nil, fmt.Errorf("unknown object kind %q", kind)
 }
-

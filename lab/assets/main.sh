@@ -98,6 +98,7 @@ section setup-iscsi setup_iscsi
 section lsblk lsblk -J -O
 section wwid sh -c 'for d in /sys/block/sd*; do echo "${d##*/} $(cat $d/device/wwid) $(cat $d/device/vendor)"; done'
 section mounts cat /proc/self/mountinfo
+section sysfs-attrs sh -c 'set -- /sys/block/sd*; ls $1/device/; for f in $1/device/vpd_pg*; do echo "$f: $(od -An -tx1 $f | head -2 | tr -d "\n")"; done'
 
 section storage vmstor storage -o json
 clean_ms=$_ms

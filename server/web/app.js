@@ -263,17 +263,21 @@ function uses(b) {
 // (a depth-first walk), empty columns are squeezed out, edges are curves
 // coloured by path state.
 function topology(g) {
-  const NW = 190, NH = 38, GX = 70, GY = 12, TOP = 28;
+  const NW = 170, NH = 38, GX = 44, GY = 10, TOP = 28;
   const cols = [...new Set(g.nodes.map((n) => n.column))].sort((a, b) => a - b);
   const colIdx = new Map(cols.map((c, i) => [c, i]));
-  const rows = cols.map(() => 0);
+  const size = cols.map(() => 0);
+  for (const n of g.nodes) size[colIdx.get(n.column)]++;
+  const most = Math.max(1, ...size);
+  // Short columns are centred against the tallest one.
+  const rows = size.map((k) => (most - k) / 2);
   const pos = new Map();
   for (const n of g.nodes) {
     const c = colIdx.get(n.column);
     pos.set(n.id, { x: 10 + c * (NW + GX), y: TOP + rows[c] * (NH + GY), n });
     rows[c]++;
   }
-  const W = 20 + cols.length * (NW + GX) - GX, H = TOP + Math.max(1, ...rows) * (NH + GY) + 10;
+  const W = 20 + cols.length * (NW + GX) - GX, H = TOP + most * (NH + GY) + 10;
   const svg = s("svg", { width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "topology" });
   const names = { vm: "VM", disk: "disk", lun: "LUN", path: "path", array: "array" };
   for (const [c, i] of colIdx) {
@@ -292,9 +296,9 @@ function topology(g) {
     const grp = s("g", { class: "node k-" + n.kind + (n.link ? " link" : ""), "data-id": n.id, "data-state": n.state || "" });
     grp.append(s("rect", { class: "node", x, y, width: NW, height: NH, rx: 5 }));
     if (n.state) grp.append(s("rect", { x, y, width: 7, height: NH, rx: 2, class: "st f-" + (n.state in COLORS ? n.state : "unknown") }));
-    const label = n.label.length > 27 ? "…" + n.label.slice(-26) : n.label;
+    const label = n.label.length > 24 ? "…" + n.label.slice(-23) : n.label;
     grp.append(s("text", { x: x + 12, y: y + 15 }, label));
-    grp.append(s("text", { x: x + 12, y: y + 30, class: "sub" }, (n.detail || n.kind).slice(0, 30)));
+    grp.append(s("text", { x: x + 12, y: y + 30, class: "sub" }, (n.detail || n.kind).slice(0, 27)));
     grp.append(s("title", {}, n.label + (n.detail ? "\n" + n.detail : "")));
     if (n.link) grp.addEventListener("click", () => { location.hash = "#/" + n.link; });
     svg.append(grp);

@@ -232,7 +232,7 @@ func TestAnchorHostdevs(t *testing.T) {
 	mk("bus/scsi/devices/2:0:0:1/block/sdb/dev", "8:16\n")
 	mk("bus/scsi/devices/3:0:0:0/scsi_tape/st0/dev", "9:0\n")
 
-	vm := model.VM{Disks: []model.Disk{
+	vm := model.VM{Host: "kvm1", Disks: []model.Disk{
 		{Name: "hostdev0", Kind: model.DiskPassthrough, Source: "scsi_host2:0:0:1"},
 		{Name: "hostdev1", Kind: model.DiskPassthrough, Source: "scsi_host3:0:0:0"},
 		{Name: "hostdev2", Kind: model.DiskPassthrough, Source: "scsi_host4:0:0:0"},
@@ -241,7 +241,7 @@ func TestAnchorHostdevs(t *testing.T) {
 	}}
 	anchorHostdevs(root, &vm)
 	want := []model.Disk{
-		{Name: "hostdev0", Kind: model.DiskPassthrough, Source: "scsi_host2:0:0:1", Anchor: &model.Anchor{DevNo: "8:16", Path: "/dev/sdb"}},
+		{Name: "hostdev0", Kind: model.DiskPassthrough, Source: "scsi_host2:0:0:1", Anchor: &model.Anchor{DevNo: "8:16", Path: "/dev/sdb", Host: "kvm1"}},
 		{Name: "hostdev1", Kind: model.DiskPassthrough, Source: "scsi_host3:0:0:0",
 			Error: "SCSI device 3:0:0:0 not found on this host: open " + root + "/bus/scsi/devices/3:0:0:0/block: no such file or directory"},
 		{Name: "hostdev2", Kind: model.DiskPassthrough, Source: "scsi_host4:0:0:0",

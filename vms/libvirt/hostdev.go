@@ -28,6 +28,7 @@ func anchorHostdevs(sysRoot string, vm *model.VM) {
 			d.Error = "SCSI device " + hctl + " not found on this host: " + err.Error()
 			continue
 		}
+		a.Host = vm.Host
 		d.Anchor = a
 	}
 }

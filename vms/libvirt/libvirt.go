@@ -165,9 +165,9 @@ func (s *Source) scan(ctx context.Context, r rpc, c *conn) (*model.Inventory, er
 		return nil, s.callError("", "list domains", err)
 	}
 
-	// One call for every state: a DomainGetState per domain costs libvirtd
-	// more than the domain's XML (measured here: 1.6-3.8 ms each against
-	// ~1 ms for all 40). A domain it misses falls back to DomainGetState.
+	// One call for every state instead of a DomainGetState per domain
+	// (3 + N calls in all rather than 2 + 2N). A domain it misses falls
+	// back to DomainGetState.
 	states := map[golibvirt.UUID]int32{}
 	if !s.statePerDomain {
 		recs, err := r.ConnectGetAllDomainStats(nil, uint32(golibvirt.DomainStatsState), 0)

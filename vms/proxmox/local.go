@@ -124,10 +124,18 @@ func (s *Source) scanLocal(ctx context.Context) (*model.Inventory, error) {
 	return inv, nil
 }
 
-// nodeName is the short host name from etc/hostname under root, or the
-// running host's name when the file is absent (Proxmox node names are short
-// names).
+// nodeName is the node whose VMs etc/pve/qemu-server holds: the target of
+// that symlink (pmxcfs links it to nodes/<node>/qemu-server), else the short
+// host name from etc/hostname under root, else the running host's name
+// (Proxmox node names are short names).
 func (s *Source) nodeName() string {
+	if t, err := os.Readlink(s.path("etc/pve/qemu-server")); err == nil {
+		if dir, base := filepath.Split(filepath.Clean(t)); base == "qemu-server" {
+			if n := filepath.Base(filepath.Clean(dir)); n != "." && n != "/" && n != "nodes" {
+				return n
+			}
+		}
+	}
 	name := ""
 	if b, err := os.ReadFile(s.path("etc/hostname")); err == nil {
 		name = strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0])

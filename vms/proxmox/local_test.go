@@ -204,6 +204,32 @@ func TestScanLocalNoStorageCfg(t *testing.T) {
 	}
 }
 
+// The node is the one the qemu-server symlink points to, even when
+// etc/hostname says otherwise (a copied tree, a renamed host).
+func TestNodeNameFromSymlink(t *testing.T) {
+	root := t.TempDir()
+	q := filepath.Join(root, "etc/pve/nodes/pve7/qemu-server")
+	if err := os.MkdirAll(q, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("nodes/pve7/qemu-server", filepath.Join(root, "etc/pve/qemu-server")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "etc/hostname"), []byte("laptop\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(q, "7.conf"), []byte("name: seven\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := NewLocal(root).Scan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inv.VMs) != 1 || inv.VMs[0].Host != "pve7" || len(inv.Hosts) != 1 {
+		t.Errorf("VMs %+v, hosts %+v: want one VM on pve7, read once", inv.VMs, inv.Hosts)
+	}
+}
+
 func asScanError(err error, se *model.ScanError) bool {
 	s, ok := err.(model.ScanError)
 	if ok {

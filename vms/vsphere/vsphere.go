@@ -133,6 +133,9 @@ func (s *Source) Scan(ctx context.Context) (*model.Inventory, error) {
 		}
 	}
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("scan interrupted: %w", ctx.Err())
+		}
 		return nil, s.fault("read inventory", err)
 	}
 	return s.build(data), nil
@@ -251,7 +254,8 @@ func (s *Source) fault(step string, err error) error {
 		return model.ScanError{Source: s.name, Message: fmt.Sprintf("%s: %v", step, rootCause(err)),
 			Hint: "the connection to vSphere failed; check the network and retry"}
 	}
-	return fmt.Errorf("%s: %s: %w", s.name, step, err)
+	// scan.Run names the source; the step and the cause say the rest.
+	return fmt.Errorf("%s: %w", step, err)
 }
 
 func isNetError(err error) bool {
