@@ -96,7 +96,8 @@ func newSnapshot(inv *model.Inventory, scan ScanView) *snapshot {
 			s.vmByID[vm.ID] = i
 		}
 		sum := VMSummary{ID: vm.ID, Name: vm.Name, Host: vm.Host, Cluster: vm.Cluster,
-			Platform: string(vm.Platform), State: vm.State, Disks: len(vm.Disks)}
+			Platform: string(vm.Platform), State: vm.State, Disks: len(vm.Disks),
+			LUNs: []string{}, Arrays: []string{}, Datastores: []string{}}
 		for j := range vm.Disks {
 			d := &vm.Disks[j]
 			sum.CapacityBytes += d.CapacityBytes
@@ -149,6 +150,9 @@ func newSnapshot(inv *model.Inventory, scan ScanView) *snapshot {
 		sum := LUNSummary{ID: l.ID, Vendor: l.Vendor, Product: l.Product, SizeBytes: l.SizeBytes,
 			Array: metrics.ArrayName(l.Array), Volume: l.Volume, State: l.State, IOErrors: l.IOErrors,
 			Hosts: l.Hosts, Paths: pathCounts(l.Paths)}
+		if sum.Hosts == nil {
+			sum.Hosts = []string{}
+		}
 		vms := map[int]bool{}
 		for _, r := range s.lunUsers[l.ID] {
 			vms[r.vm] = true
@@ -210,6 +214,9 @@ func newSnapshot(inv *model.Inventory, scan ScanView) *snapshot {
 		}
 		ds.VMs = len(vms)
 		ds.LUNs = s.lunsBelow(r.ID)
+		if ds.LUNs == nil {
+			ds.LUNs = []string{}
+		}
 		s.stores = append(s.stores, ds)
 	}
 	return s

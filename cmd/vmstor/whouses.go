@@ -45,7 +45,7 @@ type WhoUsesCmd struct {
 	StoreDBFlag
 	SourceFlags
 
-	Live  bool   `name:"live" help:"Scan now with the source flags (as vmstor scan does) instead of reading the store."`
+	Live  bool   `name:"live" help:"Scan now (as vmstor scan does) instead of reading the store; implied by any source flag (--libvirt, --vsphere, --proxmox, --proxmox-root, --hyperv, --sysfs)."`
 	Query string `arg:"" name:"what" help:"A LUN id (naa.…, with or without naa.), LUN serial, array (vendor, family, system name or id), datastore or resource name or id, NFS export (server:/path or server), or host device (/dev/sdc, sdc, dm-3, /dev/mapper/x)."`
 }
 
@@ -57,7 +57,7 @@ func (c *WhoUsesCmd) Run(g *Globals) error {
 	}
 	var uses []query.Use
 	var scanErr []model.ScanError
-	if c.Live {
+	if c.Live || namesSource(&c.SourceFlags) {
 		inv, err := c.Inventory(g)
 		if err != nil {
 			return err
@@ -94,4 +94,10 @@ func (c *WhoUsesCmd) Run(g *Globals) error {
 		return reportErrors(g, scanErr)
 	}
 	return nil
+}
+
+// namesSource reports whether the flags name something to scan: then the
+// user asked about a live scan, not the store.
+func namesSource(f *SourceFlags) bool {
+	return len(f.Libvirt) > 0 || len(f.VSphere) > 0 || len(f.Proxmox) > 0 || f.ProxmoxRoot != "" || f.HyperV || f.Sysfs != ""
 }

@@ -280,13 +280,9 @@ func lunID(host string, n uint32, l model.LUN, m MSFTDisk, hasM bool) (id, sourc
 		}
 	}
 	if l.Serial != "" {
-		var parts []string
-		for _, p := range []string{l.Vendor, l.Product, l.Serial} {
-			if f := strings.Fields(p); len(f) > 0 {
-				parts = append(parts, strings.Join(f, "_"))
-			}
-		}
-		return "serial." + strings.Join(parts, "_"), "serial"
+		// The same form as the Linux scanner's, so both name a LUN alike.
+		word := func(s string) string { return strings.Join(strings.Fields(s), "_") }
+		return "serial." + word(l.Vendor) + ":" + word(l.Product) + ":" + word(l.Serial), "serial"
 	}
 	return "local." + host + ".disk" + strconv.FormatUint(uint64(n), 10), "local"
 }

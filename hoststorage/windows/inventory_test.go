@@ -105,7 +105,7 @@ func TestBuildInventory(t *testing.T) {
 		{ID: "local.HV01.disk5", IDSource: "local", Protocol: "scsi", Vendor: "Msft", Product: "Virtual Disk", SizeBytes: 10737418240,
 			State: model.LUNOK, Hosts: []string{"HV01"},
 			Paths: []model.Path{{Host: "HV01", Device: `\\.\PHYSICALDRIVE5`, HCTL: "6:0:0:0", Transport: "unknown", State: model.PathActive, DeviceState: "OK"}}},
-		{ID: "serial.Samsung_SSD_970_EVO_Plus_500GB_0025_3852_91B0_1234.", IDSource: "serial", Protocol: "nvme", Product: "Samsung SSD 970 EVO Plus 500GB", Serial: "0025_3852_91B0_1234.", SizeBytes: 500107862016,
+		{ID: "serial.:Samsung_SSD_970_EVO_Plus_500GB:0025_3852_91B0_1234.", IDSource: "serial", Protocol: "nvme", Product: "Samsung SSD 970 EVO Plus 500GB", Serial: "0025_3852_91B0_1234.", SizeBytes: 500107862016,
 			State: model.LUNOK, Hosts: []string{"HV01"},
 			Paths: []model.Path{{Host: "HV01", Device: `\\.\PHYSICALDRIVE6`, Transport: "nvme", State: model.PathActive, DeviceState: "OK"}}},
 	}
