@@ -308,15 +308,24 @@ func (tr *tree) statement(line string) error {
 			"access", "access_state", "ioerr", "ioerr_cnt", "wwid", "wwid"); err != nil {
 			return err
 		}
-		for _, pg := range []struct{ key, file string }{{"vpd83", "vpd_pg83"}, {"vpd80", "vpd_pg80"}} {
+		for _, pg := range []struct{ key, file string }{{"vpd83", "vpd_pg83"}, {"vpd80", "vpd_pg80"}, {"vpd0", "vpd_pg0"}} {
 			v, ok := kv[pg.key]
 			if !ok {
 				continue
 			}
 			var b []byte
-			if pg.key == "vpd80" { // the serial text, wrapped in its page
+			switch pg.key {
+			case "vpd80": // the serial text, wrapped in its page
 				b = append([]byte{0, 0x80, 0, byte(len(v))}, v...)
-			} else if b, err = bytesOf(v); err != nil {
+			case "vpd0": // the supported page codes, wrapped in page 0
+				if b, err = bytesOf(v); err != nil {
+					return err
+				}
+				b = append([]byte{0, 0, 0, byte(len(b))}, b...)
+			default:
+				b, err = bytesOf(v)
+			}
+			if err != nil {
 				return fmt.Errorf("%s: %w", pg.key, err)
 			}
 			if err := tr.file(dev+"/"+pg.file, b); err != nil {

@@ -1,6 +1,7 @@
 package hoststorage
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,8 @@ import (
 // scsiDev is /sys/block/sdX/device, a scsi_device.
 type scsiDev struct {
 	hctl                 string // the device directory's name
+	dir                  string // the scsi_device directory
+	vpd0                 []byte // vpd_pg0: supported page codes; read only before a device query
 	vendor, model, rev   string // vendor, model, rev
 	state, accessState   string // state; access_state (ALUA, with scsi_dh_alua)
 	ioerr                uint64 // ioerr_cnt (hex)
@@ -28,7 +31,7 @@ type scsiDev struct {
 // readSCSI reads the scsi_device of a disk and, when allowed, asks the
 // device for the VPD pages sysfs does not have.
 func (s *scanner) readSCSI(d *blockDev, dev string) *scsiDev {
-	c := &scsiDev{hctl: filepath.Base(dev)}
+	c := &scsiDev{hctl: filepath.Base(dev), dir: dev}
 	c.vendor = s.textOf(d, dev, "vendor")
 	c.model = s.textOf(d, dev, "model")
 	c.rev = s.textOf(d, dev, "rev")
@@ -56,22 +59,28 @@ func (s *scanner) readSCSI(d *blockDev, dev string) *scsiDev {
 	if s.fs.opts.QueryDevices && (c.state == "running" || c.state == "") && c.t.ok {
 		node := filepath.Join(s.fs.opts.DevRoot, d.name)
 		if c.vpd83 == nil {
-			c.vpd83 = s.query(d, node, 0x83)
+			c.vpd83 = s.query(d, c, node, 0x83)
 			c.vpd83From = "SG_IO INQUIRY page 0x83 of " + node
 		}
 		if c.vpd80 == nil {
-			c.vpd80 = s.query(d, node, 0x80)
+			c.vpd80 = s.query(d, c, node, 0x80)
 			c.vpd80From = "SG_IO INQUIRY page 0x80 of " + node
 		}
 		if s.fs.opts.VendorPages != nil {
+			// vpd_pg0 lists the pages the device supports: asking for
+			// another gets ILLEGAL REQUEST, not a fault (SAN lab).
+			pg0, _ := readBinary(filepath.Join(dev, "vpd_pg0"))
 			for _, p := range s.fs.opts.VendorPages(c.vendor, c.model) {
+				if len(pg0) > 4 && strings.IndexByte(string(pg0[4:]), p) < 0 {
+					continue
+				}
 				// The kernel exposes only a few pages in sysfs
 				// (vpd_pg0, 80, 83, 89, b0-b2); vendor pages come from
 				// the device.
 				b, err := readBinary(filepath.Join(dev, fmt.Sprintf("vpd_pg%x", p)))
 				d.note(err)
 				if b == nil {
-					b = s.query(d, node, p)
+					b = s.query(d, c, node, p)
 				}
 				if b != nil {
 					if d.vendorVPD == nil {
@@ -86,12 +95,28 @@ func (s *scanner) readSCSI(d *blockDev, dev string) *scsiDev {
 }
 
 // query sends one VPD INQUIRY, bounded by the scan's semaphore and the
-// inquiry timeout. A device that does not answer is noted and skipped.
-func (s *scanner) query(d *blockDev, node string, page uint8) []byte {
+// inquiry timeout. A page the device does not list in its supported pages
+// (sysfs vpd_pg0) is not asked for; one it refuses as not supported is
+// simply absent; a device that does not answer is noted and skipped.
+func (s *scanner) query(d *blockDev, c *scsiDev, node string, page uint8) []byte {
 	if err := s.ctx.Err(); err != nil {
 		return nil
 	}
+	if c.vpd0 == nil {
+		b, err := readBinary(filepath.Join(c.dir, "vpd_pg0"))
+		d.note(err)
+		c.vpd0 = []byte{} // read once
+		if len(b) >= 4 {
+			c.vpd0 = b[4:min(len(b), 4+int(b[2])<<8|int(b[3]))]
+		}
+	}
+	if len(c.vpd0) > 0 && !bytes.Contains(c.vpd0, []byte{page}) {
+		return nil
+	}
 	b, err := s.fs.inquiry(s.ctx, node, true, page, s.fs.opts.InquiryTimeout)
+	if errors.Is(err, scsi.ErrNotSupported) {
+		return nil
+	}
 	if err != nil {
 		hint := "the device did not return the page; identity falls back to sysfs (see id_source)"
 		if errors.Is(err, scsi.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
@@ -191,11 +216,14 @@ func nsSuffix(name string) string {
 // (running/offline/transport-offline/blocked...), the ALUA access state,
 // and the transport's session or port state.
 func scsiPathState(c *scsiDev) string {
+	// A dead session or port fails the path whatever the device says:
+	// with the iSCSI target down the devices stay "blocked" until the
+	// replacement timeout (seen in the SAN lab).
+	if !c.t.ok {
+		return model.PathFailed
+	}
 	switch c.state {
 	case "running", "":
-		if !c.t.ok {
-			return model.PathFailed
-		}
 		switch {
 		case strings.HasPrefix(c.accessState, "standby"), strings.HasPrefix(c.accessState, "unavailable"):
 			return model.PathStandby
@@ -209,6 +237,11 @@ func scsiPathState(c *scsiDev) string {
 	case "offline", "transport-offline", "cancel", "del", "deleted", "dead":
 		return model.PathFailed
 	default: // blocked, created-blocked, quiesce, created: in transition
+		if !c.t.ok {
+			// blocked because the iSCSI session or FC port is down
+			// (session FAILED during recovery_tmo: seen in the SAN lab)
+			return model.PathFailed
+		}
 		return model.PathUnknown
 	}
 }

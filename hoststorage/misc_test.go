@@ -112,6 +112,7 @@ func TestHelpers(t *testing.T) {
 		{"offline", "", up, model.PathFailed},
 		{"transport-offline", "", up, model.PathFailed},
 		{"blocked", "", up, model.PathUnknown},
+		{"blocked", "", down, model.PathFailed}, // iSCSI target down (seen in the SAN lab)
 		{"", "", up, model.PathUnknown},
 	} {
 		if got := scsiPathState(&scsiDev{state: c.state, accessState: c.access, t: c.t}); got != c.want {

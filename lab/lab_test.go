@@ -277,9 +277,28 @@ func summarize(l *model.LUN) lunSummary {
 	return s
 }
 
+// workDir is a fresh temp dir, or $VMSTOR_LAB_KEEP/name (kept after the
+// test, with the guest's console.log and out.log) when that is set.
+func workDir(t *testing.T, name string) string {
+	t.Helper()
+	keep := os.Getenv("VMSTOR_LAB_KEEP")
+	if keep == "" {
+		return t.TempDir()
+	}
+	d := filepath.Join(keep, name)
+	if err := os.RemoveAll(d); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("lab files kept in %s", d)
+	return d
+}
+
 func TestLab(t *testing.T) {
 	e := getEnv(t)
-	dir := t.TempDir()
+	dir := workDir(t, "main")
 	victims := 6
 	luns := []lab.LUN{
 		{Name: "netapp", Vendor: "NETAPP", Product: "LUN C-Mode", Serial: "80Jz1?Vy7W4a", WWN: 0x600a098038303053,
@@ -629,7 +648,7 @@ func TestLabScale(t *testing.T) {
 		runs = n
 	}
 	m := &lab.Machine{Kernel: e.kernel, Overlay: ov, Scenario: "scale", Controllers: nPath, LUNs: luns, MemoryMB: 1536,
-		Timeout: 8 * time.Minute, Dir: t.TempDir(), Append: fmt.Sprintf("lab.runs=%d", runs)}
+		Timeout: 8 * time.Minute, Dir: workDir(t, "scale"), Append: fmt.Sprintf("lab.runs=%d", runs)}
 	res, err := m.Run(context.Background())
 	if res != nil {
 		t.Logf("guest: %d paths, boot-to-poweroff %s, %s", m.Paths(), res.Elapsed.Round(time.Millisecond), strings.Join(res.Notes, "; "))

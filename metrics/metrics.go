@@ -60,6 +60,9 @@ var capacityKinds = map[model.ResourceKind]bool{
 type Collector struct {
 	mu    sync.RWMutex
 	state State
+	// inv caches the const metrics of state.Inv: built on the first scrape
+	// after Set, reused until the next Set.
+	inv []prometheus.Metric
 
 	vmDiskLUN, vmInfo, diskCap               *prometheus.Desc
 	lunInfo, lunSize, lunPaths, lunIOErrors  *prometheus.Desc
@@ -107,6 +110,9 @@ func New() *Collector {
 // the caller must not modify it afterwards.
 func (c *Collector) Set(s State) {
 	c.mu.Lock()
+	if s.Inv != c.state.Inv || s.ScanID != c.state.ScanID {
+		c.inv = nil
+	}
 	c.state = s
 	c.mu.Unlock()
 }
@@ -151,10 +157,46 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		e.gauge(c.scanErrors, float64(n), src)
 	}
 
-	inv := s.Inv
-	if inv == nil {
+	if s.Inv == nil {
 		return
 	}
+	for _, m := range c.inventoryMetrics() {
+		ch <- m
+	}
+}
+
+// inventoryMetrics returns the metrics of the current inventory, building
+// them once per scan.
+func (c *Collector) inventoryMetrics() []prometheus.Metric {
+	c.mu.RLock()
+	ms, s := c.inv, c.state
+	c.mu.RUnlock()
+	if ms != nil {
+		return ms
+	}
+	ch := make(chan prometheus.Metric, 1024)
+	done := make(chan []prometheus.Metric)
+	go func() {
+		var out []prometheus.Metric
+		for m := range ch {
+			out = append(out, m)
+		}
+		done <- out
+	}()
+	c.collectInventory(ch, s)
+	close(ch)
+	ms = <-done
+	c.mu.Lock()
+	if c.state.Inv == s.Inv && c.state.ScanID == s.ScanID {
+		c.inv = ms
+	}
+	c.mu.Unlock()
+	return ms
+}
+
+func (c *Collector) collectInventory(ch chan<- prometheus.Metric, s State) {
+	e := emitter{ch: ch, seen: map[seriesKey]bool{}}
+	inv := s.Inv
 	e.gauge(c.scanID, float64(s.ScanID))
 
 	luns := make(map[string]*model.LUN, len(inv.LUNs))

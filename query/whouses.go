@@ -126,19 +126,21 @@ func LUNTerms(l *model.LUN) []Term {
 	return ts
 }
 
-// ResourceTerms are the values a storage resource is found by: id, name,
-// UUID and mount points (as a datastore), device node and aliases (as a
-// device), and the remote end and its server (as an export).
+// ResourceTerms are the values a storage resource is found by: device node
+// and aliases (as a device), id, name, UUID and mount points (as a
+// datastore), and the remote end and its server (as an export).
 func ResourceTerms(r *model.Resource) []Term {
-	ts := add(nil, r.ID, ViaDatastore)
+	// Device names first: a block device's resource is often named like
+	// its node (loop0), and a query for it asks about a device.
+	ts := devTerms(nil, r.Device, ViaDevice)
+	for _, a := range r.Aliases {
+		ts = devTerms(ts, a, ViaDevice)
+	}
+	ts = add(ts, r.ID, ViaDatastore)
 	ts = add(ts, r.Name, ViaDatastore)
 	ts = add(ts, r.UUID, ViaDatastore)
 	for _, m := range r.Mountpoints {
 		ts = add(ts, m, ViaDatastore)
-	}
-	ts = devTerms(ts, r.Device, ViaDevice)
-	for _, a := range r.Aliases {
-		ts = devTerms(ts, a, ViaDevice)
 	}
 	ts = add(ts, r.Remote, ViaExport)
 	ts = add(ts, RemoteServer(r.Remote), ViaExport)

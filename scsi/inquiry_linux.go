@@ -189,6 +189,9 @@ func sgInquiry(ops sgOps, fd int, evpd bool, page uint8, alloc int, timeout time
 		msg := fmt.Sprintf("device refused: scsi status 0x%02x, host status 0x%x, driver status 0x%x", hdr.status, hdr.hostStatus, hdr.driverStatus)
 		if n := int(hdr.sbLenWr); n >= 14 && n <= len(sense) {
 			msg += fmt.Sprintf(", sense key 0x%x asc 0x%02x ascq 0x%02x", senseKey(sense), asc(sense), ascq(sense))
+			if hdr.status == 0x02 && senseKey(sense) == 0x5 {
+				return nil, fmt.Errorf("%s: %w", msg, ErrNotSupported)
+			}
 		}
 		return nil, fmt.Errorf("%s", msg)
 	}

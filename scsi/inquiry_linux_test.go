@@ -167,8 +167,8 @@ func TestInquiryRefused(t *testing.T) {
 	d := &fakeDevice{refuse: true}
 	_, err := inquiry(context.Background(), d.ops(), "sdx", true, 0xc0, time.Second)
 	if err == nil || !strings.Contains(err.Error(), "inquiry vpd page 0xc0 /dev/sdx: device refused: scsi status 0x02") ||
-		!strings.Contains(err.Error(), "sense key 0x5 asc 0x24") {
-		t.Errorf("error = %v, want a refusal naming page, device and sense", err)
+		!strings.Contains(err.Error(), "sense key 0x5 asc 0x24") || !errors.Is(err, ErrNotSupported) {
+		t.Errorf("error = %v, want a refusal naming page, device and sense, wrapping ErrNotSupported", err)
 	}
 	d = &fakeDevice{openErr: syscall.ENOENT}
 	_, err = inquiry(context.Background(), d.ops(), "sdgone", false, 0, time.Second)

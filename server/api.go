@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/vmstor/vmstor/metrics"
 	"github.com/vmstor/vmstor/model"
@@ -154,20 +155,28 @@ func (s *Server) listVMs(w http.ResponseWriter, r *http.Request) (any, error) {
 			onLUN[ref.vm] = true
 		}
 	}
-	out := make([]VMSummary, 0, min(len(sn.vms), 1024))
+	// Count every match but copy only the page: a page of 100 out of
+	// 10,000 VMs costs a scan of the summaries, not a copy of them.
+	res := Page[VMSummary]{ScanID: sn.scan.ID, Limit: p.limit, Offset: p.offset, Items: []VMSummary{}}
 	for i := range sn.vms {
 		vm := &sn.vms[i]
 		if host != "" && vm.Host != host ||
 			onLUN != nil && !onLUN[i] ||
 			array != "" && !contains1(vm.Arrays, array) ||
 			health != "" && vm.Health != health ||
-			!contains(vm.Name, name) ||
-			text != "" && !contains(vm.Name, text) && !contains(vm.ID, text) && !contains(vm.Host, text) {
+			name != "" && !strings.Contains(vm.lname, name) ||
+			text != "" && !strings.Contains(vm.lkey, text) {
 			continue
 		}
-		out = append(out, *vm)
+		if res.Total >= p.offset && res.Total < p.offset+p.limit {
+			res.Items = append(res.Items, *vm)
+		}
+		res.Total++
 	}
-	return page(out, p, sn.scan.ID), nil
+	if end := p.offset + p.limit; end < res.Total {
+		res.NextOffset = end
+	}
+	return res, nil
 }
 
 func (s *Server) getVM(w http.ResponseWriter, r *http.Request) (any, error) {

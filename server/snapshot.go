@@ -97,7 +97,8 @@ func newSnapshot(inv *model.Inventory, scan ScanView) *snapshot {
 		}
 		sum := VMSummary{ID: vm.ID, Name: vm.Name, Host: vm.Host, Cluster: vm.Cluster,
 			Platform: string(vm.Platform), State: vm.State, Disks: len(vm.Disks),
-			LUNs: []string{}, Arrays: []string{}, Datastores: []string{}}
+			LUNs: []string{}, Arrays: []string{}, Datastores: []string{},
+			lname: lower(vm.Name), lkey: lower(vm.Name + "\x00" + vm.ID + "\x00" + vm.Host)}
 		for j := range vm.Disks {
 			d := &vm.Disks[j]
 			sum.CapacityBytes += d.CapacityBytes

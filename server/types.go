@@ -113,6 +113,10 @@ type VMSummary struct {
 	Health string `json:"health"`
 	// Unresolved counts disks that could not be traced to storage.
 	Unresolved int `json:"unresolved"`
+
+	// lname and lkey are the lower-case name, and name, id and host, for
+	// the search filters.
+	lname, lkey string
 }
 
 // VMDetail is one VM with everything beneath it.

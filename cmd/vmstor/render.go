@@ -26,7 +26,7 @@ func printInventory(g *Globals, inv *model.Inventory) error {
 				storage = "error: " + d.Error
 			}
 			rows.Add(vm.Name, vm.Host, d.Name, string(d.Kind), d.Source, storage,
-				strings.Join(d.LUNs, ","), arraysOf(d.LUNs, luns), pathsOf(d.LUNs, luns))
+				strings.Join(d.LUNs, ","), arraysOf(d.LUNs, luns), pathsOf(d.LUNs, luns, vm.Host))
 		}
 	}
 	if err := output.Write(g.stdout, g.Output, inv, rows); err != nil {
@@ -114,8 +114,9 @@ func arraysOf(ids []string, luns map[string]*model.LUN) string {
 	return strings.Join(out, ", ")
 }
 
-// pathsOf sums active/total paths over the LUNs, worst state first.
-func pathsOf(ids []string, luns map[string]*model.LUN) string {
+// pathsOf sums active/total paths over the LUNs, from the VM's own host when
+// the LUN is seen by several (a vSphere cluster), and the LUNs' worst state.
+func pathsOf(ids []string, luns map[string]*model.LUN, host string) string {
 	active, total := 0, 0
 	state := ""
 	for _, id := range ids {
@@ -123,14 +124,24 @@ func pathsOf(ids []string, luns map[string]*model.LUN) string {
 		if l == nil {
 			continue
 		}
-		total += len(l.Paths)
-		for _, p := range l.Paths {
+		paths := l.Paths
+		var own []model.Path
+		for _, p := range paths {
+			if p.Host == host {
+				own = append(own, p)
+			}
+		}
+		if len(own) > 0 {
+			paths = own
+		}
+		total += len(paths)
+		for _, p := range paths {
 			if p.State == model.PathActive {
 				active++
 			}
 		}
-		if worse(l.State, state) {
-			state = l.State
+		if s := model.LUNState(paths); worse(s, state) {
+			state = s
 		}
 	}
 	if total == 0 {

@@ -25,7 +25,7 @@ func TestE2EWhoUsesLive(t *testing.T) {
     <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='`+lab.Top+`'/><target dev='vda' bus='virtio'/></disk>
     <disk type='block' device='disk'><driver name='qemu' type='raw'/><source dev='`+lab.BlockLoop+`'/><target dev='vdb' bus='virtio'/></disk>`))
 
-	type want struct{ disk, via string }
+	type want struct{ Disk, Via string }
 	tests := []struct {
 		q    string
 		want want

@@ -116,11 +116,11 @@ section storage-offline vmstor storage -o json
 echo running >"/sys/block/$2/device/state"
 
 # Fault 2: devices deleted while a scan runs. The deletions are spread over
-# the time the clean scan took, so some land mid-scan.
+# the first third of the time the clean scan took, so they land mid-scan.
 victims=$(by_vendor HITACHI)
 note "victims $(echo $victims)"
 n=$(echo $victims | wc -w)
-step_us=$((clean_ms * 1000 / (n + 1)))
+step_us=$((clean_ms * 1000 / (3 * n)))
 note "delete-step-us $step_us"
 scan_delete() {
 	vmstor storage -o json &

@@ -5,8 +5,8 @@
 package redact
 
 import (
-	"encoding/json"
 	"regexp"
+	"strings"
 
 	"github.com/vmstor/vmstor/model"
 )
@@ -24,93 +24,104 @@ var (
 
 // String returns s with credentials masked.
 func String(s string) string {
-	if s == "" {
+	// Most strings (device names, ids) cannot hold a credential: skip the
+	// regular expressions for them.
+	if !strings.ContainsAny(s, "@=") {
 		return s
 	}
 	s = userinfo.ReplaceAllString(s, "${1}"+Mask+"@")
 	return param.ReplaceAllString(s, "${1}"+Mask)
 }
 
-// Inventory returns a deep copy of inv with every free-text field that could
+// Inventory returns a copy of inv with every free-text field that could
 // carry a credential masked: sources, errors, disk sources and backing
-// chains, network targets, anchors, resource and LUN path texts.
-// inv is not modified (it may be shared with readers).
+// chains, network targets, anchors, resource and LUN path texts. inv is not
+// modified (it may be shared with readers); every slice and pointer the copy
+// changes is copied first.
 func Inventory(inv *model.Inventory) *model.Inventory {
 	if inv == nil {
 		return nil
 	}
-	// A JSON round trip is the simplest correct deep copy of the model; it
-	// drops only LUN.VendorVPD, which nothing downstream of a scan shows.
-	b, err := json.Marshal(inv)
-	if err != nil {
-		panic("redact: marshal inventory: " + err.Error()) // the model always marshals
-	}
-	out := new(model.Inventory)
-	if err := json.Unmarshal(b, out); err != nil {
-		panic("redact: unmarshal inventory: " + err.Error())
-	}
-	strs(out.Sources)
-	errs(out.Errors)
+	out := *inv
+	out.Sources = strs(inv.Sources)
+	out.Errors = Errors(inv.Errors)
+	out.VMs = append([]model.VM(nil), inv.VMs...)
 	for i := range out.VMs {
 		vm := &out.VMs[i]
 		vm.Name = String(vm.Name)
+		vm.Disks = append([]model.Disk(nil), vm.Disks...)
 		for j := range vm.Disks {
 			d := &vm.Disks[j]
 			d.Source = String(d.Source)
 			d.Error = String(d.Error)
-			strs(d.Backing)
+			d.Backing = strs(d.Backing)
 			if d.Network != nil {
-				d.Network.Name = String(d.Network.Name)
-				strs(d.Network.Hosts)
+				n := *d.Network
+				n.Name = String(n.Name)
+				n.Hosts = strs(n.Hosts)
+				d.Network = &n
 			}
 			if d.Anchor != nil {
-				d.Anchor.Path = String(d.Anchor.Path)
+				a := *d.Anchor
+				a.Path = String(a.Path)
+				d.Anchor = &a
 			}
-			for k := range d.Chain {
-				d.Chain[k].Name = String(d.Chain[k].Name)
-				d.Chain[k].Detail = String(d.Chain[k].Detail)
+			if d.Chain != nil {
+				d.Chain = append([]model.Layer(nil), d.Chain...)
+				for k := range d.Chain {
+					d.Chain[k].Name = String(d.Chain[k].Name)
+					d.Chain[k].Detail = String(d.Chain[k].Detail)
+				}
 			}
 		}
 	}
+	out.Resources = append([]model.Resource(nil), inv.Resources...)
 	for i := range out.Resources {
 		r := &out.Resources[i]
 		r.Name = String(r.Name)
 		r.Remote = String(r.Remote)
 		r.BackingFile = String(r.BackingFile)
 		r.Error = String(r.Error)
-		strs(r.Mountpoints)
+		r.Mountpoints = strs(r.Mountpoints)
 	}
+	out.LUNs = append([]model.LUN(nil), inv.LUNs...)
 	for i := range out.LUNs {
 		l := &out.LUNs[i]
 		if l.Array != nil {
-			strs(l.Array.Addresses)
+			a := *l.Array
+			a.Addresses = strs(a.Addresses)
+			l.Array = &a
 		}
+		l.Paths = append([]model.Path(nil), l.Paths...)
 		for k := range l.Paths {
 			l.Paths[k].Address = String(l.Paths[k].Address)
 			l.Paths[k].Target = String(l.Paths[k].Target)
 		}
 	}
-	return out
+	return &out
 }
 
 // Errors returns a masked copy of errs.
 func Errors(in []model.ScanError) []model.ScanError {
+	if in == nil {
+		return nil
+	}
 	out := append([]model.ScanError(nil), in...)
-	errs(out)
+	for i := range out {
+		e := &out[i]
+		e.Source, e.Object, e.Message, e.Hint = String(e.Source), String(e.Object), String(e.Message), String(e.Hint)
+	}
 	return out
 }
 
-func strs(s []string) {
-	for i := range s {
-		s[i] = String(s[i])
+// strs returns a masked copy of s (nil stays nil).
+func strs(s []string) []string {
+	if s == nil {
+		return nil
 	}
-}
-
-func errs(e []model.ScanError) {
-	for i := range e {
-		e[i].Source = String(e[i].Source)
-		e[i].Object = String(e[i].Object)
-		e[i].Message = String(e[i].Message)
-		e[i].Hint = String(e[i].Hint)
+	out := make([]string, len(s))
+	for i, v := range s {
+		out[i] = String(v)
 	}
+	return out
 }

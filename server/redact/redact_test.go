@@ -43,10 +43,17 @@ func TestInventory(t *testing.T) {
 		Resources: []model.Resource{{ID: "r", Remote: "https://u:" + secret + "@h/x"}},
 		LUNs:      []model.LUN{{ID: "l", Paths: []model.Path{{Address: "https://u:" + secret + "@h/x"}}}},
 	}
-	orig := in.Sources[0]
+	var before, after strings.Builder
+	if err := jsonEncode(&before, in); err != nil {
+		t.Fatal(err)
+	}
 	out := Inventory(in)
-	if in.Sources[0] != orig {
-		t.Errorf("input modified: %q", in.Sources[0])
+	if err := jsonEncode(&after, in); err != nil {
+		t.Fatal(err)
+	}
+	// The input may be shared with readers: it must not change at all.
+	if diff := cmp.Diff(before.String(), after.String()); diff != "" {
+		t.Errorf("input modified (-before +after):\n%s", diff)
 	}
 	var b strings.Builder
 	if err := jsonEncode(&b, out); err != nil {

@@ -370,8 +370,13 @@ async function render() {
   }
   const fn = views[r.view] || views.vms;
   try {
+    const t0 = performance.now();
     await fn(seq, r);
     document.body.dataset.ready = r.view;
+    // For the browser test's figures: time since navigation start, and of
+    // this view alone.
+    if (!document.body.dataset.loadMs) document.body.dataset.loadMs = Math.round(performance.now());
+    document.body.dataset.viewMs = Math.round(performance.now() - t0);
   } catch (e) {
     if (seq !== renderSeq) return;
     if (e instanceof AuthError) { tokenForm(e.message); return; }

@@ -419,9 +419,13 @@ func (g *graph) disk(rd rawDisk, hostRef string) model.Disk {
 	case dsRef != "":
 		d.Anchor = &model.Anchor{Resource: "ds:" + dsRef}
 		luns = g.dsLUNs[dsRef]
-		switch g.dsType[dsRef] {
-		case "vsan", "vvol":
+		switch t := g.dsType[dsRef]; {
+		case t == "vsan" || t == "vvol":
 			// Objects of a vSAN or vVol datastore, not files on a LUN.
+			d.Kind = model.DiskOther
+		case t == "" && rd.objectID != "":
+			// The datastore is unreadable, but only vSAN and vVol disks
+			// carry a backing object id.
 			d.Kind = model.DiskOther
 		}
 	default:

@@ -175,6 +175,8 @@ func TestDiskKinds(t *testing.T) {
 			CompatibilityMode: "physicalMode", VirtualDeviceFileBackingInfo: types.VirtualDeviceFileBackingInfo{FileName: "[vvol1] vm/rdm.vmdk"}}),
 		vdisk(1000, "Hard disk 4", &types.VirtualDiskFlatVer2BackingInfo{VirtualDeviceFileBackingInfo: types.VirtualDeviceFileBackingInfo{
 			FileName: "[gone] vm/vm.vmdk"}}),
+		vdisk(1000, "Hard disk 5", &types.VirtualDiskFlatVer2BackingInfo{VirtualDeviceFileBackingInfo: types.VirtualDeviceFileBackingInfo{
+			FileName: "[hidden] vm/vm.vmdk", Datastore: &types.ManagedObjectReference{Type: "Datastore", Value: "ds-hidden"}, BackingObjectId: &obj}}),
 	}
 	var got []model.Disk
 	for _, rd := range disksOf(dev) {
@@ -191,6 +193,10 @@ func TestDiskKinds(t *testing.T) {
 			LUNs:  []string{}, ActivePaths: new(int)},
 		{Name: "Hard disk 4", Kind: model.DiskImage, Device: "disk", Bus: "scsi", Source: "[gone] vm/vm.vmdk", Format: "vmdk",
 			Error: `the disk's datastore is unknown (FlatVer2 backing, file "[gone] vm/vm.vmdk")`, LUNs: []string{}},
+		// A datastore the user may not read: the backing object id alone
+		// says vSAN or vVol.
+		{Name: "Hard disk 5", Kind: model.DiskOther, Device: "disk", Bus: "scsi", Source: "[hidden] vm/vm.vmdk", Format: "vmdk",
+			Datastore: "ds-hidden", Anchor: &model.Anchor{Resource: "ds:ds-hidden"}, LUNs: []string{}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("disks (-want +got):\n%s", diff)

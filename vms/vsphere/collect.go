@@ -81,6 +81,10 @@ type rawDatastore struct {
 	missing []types.MissingProperty
 }
 
+// maxPageSize bounds Config.PageSize: vCenter caps pages itself, and a
+// larger page only holds more XML in memory at once.
+const maxPageSize = 100000
+
 // collected is everything one scan read.
 type collected struct {
 	vms        []rawVM
@@ -140,6 +144,7 @@ func (s *Source) collect(ctx context.Context, c *vim25.Client) (*collected, erro
 	if page <= 0 {
 		page = DefaultPageSize
 	}
+	page = min(page, maxPageSize)
 
 	out := &collected{clusters: map[string]string{}}
 	res, err := methods.RetrievePropertiesEx(ctx, c, &types.RetrievePropertiesEx{

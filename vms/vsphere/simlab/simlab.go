@@ -190,7 +190,10 @@ func (l *Lab) TerminateSessions(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sc := soap.NewClient(u, true)
+	sc := soap.NewClient(u, false)
+	if err := sc.SetRootCAs(l.CAFile); err != nil {
+		return err
+	}
 	c, err := vim25.NewClient(ctx, sc)
 	if err != nil {
 		return err
