@@ -30,6 +30,7 @@ type blockDev struct {
 	scsi                *scsiDev
 	nvme                *nvmeNS
 	vanished            bool
+	vanishedWhy         string  // how it went: gone from sysfs, or being removed
 	errs                []error // what could not be read; the device is still reported
 	queryErrs           []errWithHint
 	vendorVPD           map[uint8][]byte
@@ -139,6 +140,14 @@ func (s *scanner) readBlock(name string) *blockDev {
 		switch {
 		case reHCTL.MatchString(filepath.Base(dev)):
 			d.scsi = s.readSCSI(d, dev)
+			switch d.scsi.state {
+			case "cancel", "del", "deleted":
+				// Being torn down: its attributes disappear as we
+				// read them, so what was read is no identity.
+				d.vanished = true
+				d.vanishedWhy = "the kernel is removing it (device state " + d.scsi.state + ")"
+				return d
+			}
 		case reNVMePath.MatchString(name):
 			// A per-controller path of a multipath namespace: its
 			// controller is read as a path of the head (nvmeXnY).
@@ -149,6 +158,10 @@ func (s *scanner) readBlock(name string) *blockDev {
 		// A native-multipath head without a device link on some kernels.
 		d.physical = true
 		d.nvme = s.readNVMe(d, real, filepath.Dir(real))
+	}
+	// Gone while we read it: what was read may be half of it.
+	if _, err := os.Lstat(base); errors.Is(err, fs.ErrNotExist) {
+		d.vanished = true
 	}
 	return d
 }

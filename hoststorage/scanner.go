@@ -88,8 +88,12 @@ func (s *scanner) run() error {
 	for _, d := range devs {
 		obj := "/dev/" + d.name
 		if d.vanished {
+			why := d.vanishedWhy
+			if why == "" {
+				why = filepath.Join(blockDir, d.name) + " is gone"
+			}
 			s.report(obj, "the device was removed (or a path went away) during the scan; scan again to see the current state",
-				"vanished during the scan: %s is gone", filepath.Join(blockDir, d.name))
+				"vanished during the scan: %s", why)
 			continue
 		}
 		for _, e := range d.errs {

@@ -241,6 +241,10 @@ func (s *Server) jsonHandler(h apiFunc) http.Handler {
 			if errors.Is(err, context.Canceled) {
 				return
 			}
+			if errors.Is(err, store.ErrNoScan) {
+				writeJSON(w, http.StatusNotFound, errorBody{Error: "no such scan (pruned or never stored): the stored ones are in /api/v1/scans"})
+				return
+			}
 			// Store errors may name a DSN: log them redacted, answer briefly.
 			s.log.Error("api request failed", "path", r.URL.Path, "err", redact.String(err.Error()))
 			writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal error: " + redact.String(err.Error())})

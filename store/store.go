@@ -167,7 +167,7 @@ func open(ctx context.Context, dsn string, upTo int) (*Store, error) {
 		// queue on busy_timeout instead of failing on upgrade.
 		s.db, err = sql.Open("sqlite", "file:"+path+
 			"?_pragma=page_size(16384)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(30000)"+
-			"&_pragma=cache_size(-65536)&_pragma=foreign_keys(1)&_txlock=immediate")
+			"&_pragma=foreign_keys(1)&_txlock=immediate")
 		if err != nil {
 			return nil, fmt.Errorf("store %s: %w", dsn, err)
 		}

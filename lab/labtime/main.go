@@ -25,17 +25,18 @@ type Run struct {
 func main() {
 	n := flag.Int("n", 1, "number of runs")
 	name := flag.String("name", "", "label for the command in the output")
+	first := flag.Int("first", 1, "number of the first run in the output")
 	flag.Parse()
 	args := flag.Args()
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: labtime [-n N] [-name LABEL] -- COMMAND [ARGS...]")
+		fmt.Fprintln(os.Stderr, "usage: labtime [-n N] [-first I] [-name LABEL] -- COMMAND [ARGS...]")
 		os.Exit(2)
 	}
 	if *name == "" {
 		*name = args[0]
 	}
 	enc := json.NewEncoder(os.Stdout)
-	for i := 1; i <= *n; i++ {
+	for i := *first; i < *first+*n; i++ {
 		cmd := exec.Command(args[0], args[1:]...)
 		cmd.Stderr = os.Stderr
 		t0 := time.Now()

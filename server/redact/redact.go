@@ -16,8 +16,10 @@ const Mask = "xxxxx"
 
 var (
 	// scheme://user:pass@host -> scheme://xxxxx@host. The user name is
-	// dropped too: it is half of the credential.
-	userinfo = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s?#]+@`)
+	// dropped too: it is half of the credential. Anything up to the first
+	// "/" may be userinfo, blanks included: masking too much of an error
+	// message is better than leaking a password with a space in it.
+	userinfo = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@?#]+@`)
 	// ?password=..., &token=..., ;key=... (libvirt, Ceph and HTTP styles).
 	param = regexp.MustCompile(`(?i)([?&;:](?:password|passwd|pass|pwd|token|secret|key|keyring|auth_?key|api_?key|sig|signature|credentials?)=)[^&;:\s#"]*`)
 )

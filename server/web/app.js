@@ -217,6 +217,7 @@ const views = {
     if (seq !== renderSeq) return;
     const diffBox = h("div", { id: "diff" }, h("p", { class: "muted" }, "Click a scan to see what changed since the one before."));
     fill(main, h("h2", {}, "Scans"), timeline(data.items, diffBox), diffBox,
+      h("h3", {}, "Stored scans (newest first)"),
       h("table", { id: "scans-table" }, h("thead", {}, h("tr", {}, ["Scan", "Time", "Status", "Duration", "VMs", "Disks", "LUNs", "Errors"].map((x) => h("th", {}, x)))),
         h("tbody", {}, data.items.map((sc) => h("tr", {}, h("td", {}, sc.id), h("td", {}, new Date(sc.time).toLocaleString()),
           h("td", {}, pill(sc.status || "ok")), h("td", { class: "num" }, sc.duration_seconds.toFixed(1) + " s"),
