@@ -90,7 +90,7 @@ func getEnv(t *testing.T) *env {
 			return
 		}
 		build := func(out, pkg string) ([]byte, error) {
-			cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
+			cmd := exec.CommandContext(ctx, "go", "build", "-ldflags=-s -w", "-o", out, pkg)
 			cmd.Dir = ".."
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
 			if b, err := cmd.CombinedOutput(); err != nil {

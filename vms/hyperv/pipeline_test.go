@@ -90,7 +90,7 @@ func TestPipeline(t *testing.T) {
 		"web1 IDE 0:0":        {"naa.600a098038303845372b4a5232346e35"}, // VHDX on the CSV
 		"web1 SCSI 0:0":       {"naa.600a098038303845372b4a5232346e35"}, // AVHDX on the CSV
 		"web1 SCSI 0:1":       {"naa.600a098038303845372b4a5232346e36"}, // pass-through disk 4
-		"web1 IDE 1:0":        {"serial.:PERC:BOOT1"},                    // ISO on C:
+		"web1 IDE 1:0":        {"serial.:PERC:BOOT1"},                   // ISO on C:
 		"web1 SCSI 0:10":      {},                                       // E: is not a volume of this host
 		"db1 SCSI 0:0":        {},                                       // on the SMB share: no LUN beneath
 		"db1 SCSI 1:3":        {},                                       // D: is not a volume of this host
