@@ -608,3 +608,19 @@ func ExampleIsLoopback() {
 	// 127.0.0.1:9631 true
 	// :9631 false
 }
+
+// TestIDsWithSlashes: ids are path-escaped in one segment; a Proxmox or
+// Hyper-V id with "/", a blank or "?" still reaches its object.
+func TestIDsWithSlashes(t *testing.T) {
+	inv := synth(3)
+	inv.VMs[0].ID = "pool/vm 1?x#y"
+	_, _, ts := newTestServer(t, inv, "")
+	d := getJSON[VMDetail](t, ts, "/api/v1/vms/"+url.PathEscape(inv.VMs[0].ID))
+	if d.VM.ID != inv.VMs[0].ID {
+		t.Errorf("got VM %q", d.VM.ID)
+	}
+	g := getJSON[Graph](t, ts, "/api/v1/topology?vm="+url.QueryEscape(inv.VMs[0].ID))
+	if len(g.Nodes) == 0 || g.Nodes[0].Link != "vm/"+url.PathEscape(inv.VMs[0].ID) {
+		t.Errorf("topology of the VM: %+v", g.Nodes)
+	}
+}

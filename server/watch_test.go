@@ -3,10 +3,14 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -33,8 +37,47 @@ var secretSource = "vsphere:https://admin:" + secret + "@vc.example/sdk?password
 // scan again; checks what is served, stored and exported after each, and that
 // the secret in the source URL appears nowhere.
 func TestWatcherWithRealStore(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testWatcher(t, "sqlite:"+filepath.Join(t.TempDir(), "vmstor.db")) })
+	t.Run("postgres", func(t *testing.T) { testWatcher(t, pgDSN(t)) })
+}
+
+// pgDSN is a fresh schema on the PostgreSQL that .ci/setup.d/20-postgres.sh
+// starts (VMSTOR_TEST_POSTGRES, password in PGPASSFILE), dropped afterwards.
+func pgDSN(t *testing.T) string {
+	base := os.Getenv("VMSTOR_TEST_POSTGRES")
+	if base == "" {
+		if os.Getenv("VMSTOR_CI") == "1" {
+			t.Fatal("VMSTOR_TEST_POSTGRES is not set: .ci/setup.d/20-postgres.sh should have exported it")
+		}
+		t.Skip("no PostgreSQL: set VMSTOR_TEST_POSTGRES (see .ci/setup.d/20-postgres.sh)")
+	}
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	schema := "srv_" + hex.EncodeToString(b)
+	db, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
+		db.Close()
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		db.Exec("DROP SCHEMA " + schema + " CASCADE")
+		db.Close()
+	})
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	return base + sep + "search_path=" + schema
+}
+
+func testWatcher(t *testing.T, dsn string) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "vmstor.db"))
+	st, err := store.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,7 +71,7 @@ func TestKillDuringSave(t *testing.T) {
 		s := openT(t, dsn) // migrated before the first child starts
 		s.Close()
 		saved := map[int64]int{} // scan id -> iteration
-		var killedIn []int         // the iteration each kill interrupted
+		var killedIn []int       // the iteration each kill interrupted
 		next := 0
 		r := rand.New(rand.NewPCG(1, 2))
 		for round := range 3 {

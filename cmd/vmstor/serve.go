@@ -28,7 +28,7 @@ type ServeCmd struct {
 
 	Interval  time.Duration `name:"interval" default:"5m" help:"Time between the starts of two scans."`
 	Retention time.Duration `name:"retention" default:"2160h" help:"Prune stored scans older than this (default 90 days); 0 keeps every scan."`
-	Listen    string        `name:"listen" default:"127.0.0.1:9631" placeholder:"HOST:PORT" help:"Address to serve on. Anything but loopback needs --token-file or --tls-cert/--tls-key/--client-ca."`
+	Listen    string        `name:"listen" default:"127.0.0.1:9631" placeholder:"HOST:PORT" help:"Address to serve on (default 127.0.0.1:9631, loopback only). Anything but loopback needs --token-file or --tls-cert/--tls-key/--client-ca."`
 	TokenFile string        `name:"token-file" placeholder:"FILE" help:"File whose first line is the bearer token required on /api and /metrics (mode 600; the token never goes on the command line)."`
 	TLSCert   string        `name:"tls-cert" placeholder:"FILE" help:"Serve HTTPS with this PEM certificate (chain)."`
 	TLSKey    string        `name:"tls-key" placeholder:"FILE" help:"Private key of --tls-cert."`
