@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"runtime"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/vmstor/vmstor/model"
@@ -133,18 +136,77 @@ func (s *Store) objectsWhere(ctx context.Context, q querier, where string, args 
 		return nil, fmt.Errorf("reading objects: %w", err)
 	}
 	defer rows.Close()
-	o := query.NewObjects()
+	// Decoding the JSON is most of the cost of reading a whole state:
+	// rows are read here and decoded on every core.
+	type raw struct {
+		kind, key string
+		data      []byte
+	}
+	workers := min(runtime.GOMAXPROCS(0), 8)
+	chans := make([]chan []raw, workers)
+	parts := make([]*query.Objects, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		chans[w] = make(chan []raw, 4)
+		parts[w] = query.NewObjects()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for batch := range chans[w] {
+				for _, r := range batch {
+					if errs[w] == nil {
+						errs[w] = decodeInto(parts[w], r.kind, r.key, r.data)
+					}
+				}
+			}
+		}()
+	}
+	var batch []raw
+	next := 0
+	send := func() {
+		chans[next] <- batch
+		next = (next + 1) % workers
+		batch = nil
+	}
 	for rows.Next() {
-		var kind, key string
-		var data []byte
-		if err := rows.Scan(&kind, &key, &data); err != nil {
-			return nil, fmt.Errorf("reading objects: %w", err)
+		var r raw
+		if err = rows.Scan(&r.kind, &r.key, &r.data); err != nil {
+			break
 		}
-		if err := decodeInto(o, kind, key, data); err != nil {
-			return nil, err
+		batch = append(batch, r)
+		if len(batch) == 256 {
+			send()
 		}
 	}
-	return o, rows.Err()
+	if err == nil {
+		err = rows.Err()
+	}
+	if len(batch) > 0 {
+		send()
+	}
+	for _, c := range chans {
+		close(c)
+	}
+	wg.Wait()
+	if err != nil {
+		return nil, fmt.Errorf("reading objects: %w", err)
+	}
+	o := parts[0]
+	for w, p := range parts {
+		if errs[w] != nil {
+			return nil, errs[w]
+		}
+		if w == 0 {
+			continue
+		}
+		maps.Copy(o.Hosts, p.Hosts)
+		maps.Copy(o.VMs, p.VMs)
+		maps.Copy(o.Disks, p.Disks)
+		maps.Copy(o.LUNs, p.LUNs)
+		maps.Copy(o.Resources, p.Resources)
+	}
+	return o, nil
 }
 
 // decodeInto adds a stored object to o.
@@ -319,9 +381,10 @@ func (s *Store) History(ctx context.Context, object string, limit int) ([]Change
 				for _, k := range ks[:n] {
 					args = append(args, k)
 				}
-				// The kind is a literal so the planner can use the
-				// partial index objects_key.
-				vs, err := s.versions(ctx, tx, `objects o WHERE o.kind = '`+set.kind+`' AND o.key IN (`+placeholders(n)+`)`, args...)
+				// The partial index's own condition, word for word:
+				// SQLite uses a partial index only when the query
+				// repeats it.
+				vs, err := s.versions(ctx, tx, `objects o WHERE o.kind IN ('vm', 'lun') AND o.kind = '`+set.kind+`' AND o.key IN (`+placeholders(n)+`)`, args...)
 				if err != nil {
 					return err
 				}

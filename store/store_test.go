@@ -639,3 +639,20 @@ func TestDefaultDSN(t *testing.T) {
 		t.Errorf("DefaultDSN() with VMSTOR_DB = %q", got)
 	}
 }
+
+// TestSaveZeroTime: a scan without a time is stamped when it is stored.
+func TestSaveZeroTime(t *testing.T) {
+	s := openT(t, sqliteDSN(t))
+	now := time.Date(2026, 11, 3, 4, 5, 6, 7, time.UTC)
+	s.now = func() time.Time { return now }
+	inv := small()
+	inv.ScannedAt = time.Time{}
+	si := save(t, s, inv)
+	if !si.Time.Equal(now) {
+		t.Errorf("ScanInfo.Time = %v, want %v", si.Time, now)
+	}
+	_, got, err := s.Latest(context.Background())
+	if err != nil || !got.Time.Equal(now) {
+		t.Errorf("Latest time = %v, %v; want %v", got.Time, err, now)
+	}
+}

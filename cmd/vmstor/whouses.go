@@ -16,7 +16,7 @@ import (
 // StoreDBFlag names the inventory store: shared by who-uses, history, diff
 // (and serve).
 type StoreDBFlag struct {
-	DB string `name:"db" env:"VMSTOR_DB" placeholder:"DSN" help:"Inventory store: sqlite:PATH or postgres://user@host/db (give a PostgreSQL password through PGPASSWORD or ~/.pgpass, never in the URL: argv is public). Default: $VMSTOR_DB, else sqlite:<XDG_STATE_HOME>/vmstor/vmstor.db, for root sqlite:/var/lib/vmstor/vmstor.db, else sqlite:~/.local/state/vmstor/vmstor.db."`
+	DB string `name:"db" env:"VMSTOR_DB" placeholder:"DSN" help:"Inventory store: sqlite:PATH or postgres://user@host/db (give a PostgreSQL password through PGPASSWORD or ~/.pgpass, never in the URL: argv is public). Default: sqlite:<XDG_STATE_HOME>/vmstor/vmstor.db, for root sqlite:/var/lib/vmstor/vmstor.db, else sqlite:~/.local/state/vmstor/vmstor.db."`
 }
 
 // dsn is the store to use.
