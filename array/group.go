@@ -136,14 +136,14 @@ func sysRank(l *model.LUN) int {
 func systemKeys(l *model.LUN) []string {
 	var ks []string
 	if l.Array != nil && l.Array.SystemID != "" {
-		ks = appendNew(ks, l.Array.SystemID)
+		ks = model.AppendNew(ks, l.Array.SystemID)
 	}
 	if d := decodeID(l.ID); d.systemID != "" {
-		ks = appendNew(ks, d.systemID)
+		ks = model.AppendNew(ks, d.systemID)
 	}
 	for _, p := range l.Paths {
 		if id, _ := transportFacts(p); id != "" {
-			ks = appendNew(ks, id)
+			ks = model.AppendNew(ks, id)
 		}
 	}
 	return ks

@@ -422,7 +422,7 @@ func setAddresses(l *model.LUN, addrs []string, src string) {
 		return
 	}
 	for _, a := range addrs {
-		l.Array.Addresses = appendNew(l.Array.Addresses, a)
+		l.Array.Addresses = model.AppendNew(l.Array.Addresses, a)
 	}
 	record(l, FactAddresses, src)
 }
@@ -446,13 +446,4 @@ func setLUNString(l *model.LUN, key, val, src string) {
 	}
 	*p = val
 	record(l, key, src)
-}
-
-func appendNew(dst []string, s string) []string {
-	for _, d := range dst {
-		if d == s {
-			return dst
-		}
-	}
-	return append(dst, s)
 }

@@ -17,10 +17,10 @@ func identifyTransport(l *model.LUN) {
 	for _, p := range l.Paths {
 		id, addr := transportFacts(p)
 		if id != "" {
-			ids = appendNew(ids, id)
+			ids = model.AppendNew(ids, id)
 		}
 		if addr != "" {
-			addrs = appendNew(addrs, addr)
+			addrs = model.AppendNew(addrs, addr)
 		}
 	}
 	if len(ids) == 0 && len(addrs) == 0 {

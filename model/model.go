@@ -8,6 +8,7 @@ package model
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -403,4 +404,16 @@ func LUNState(paths []Path) string {
 	default:
 		return LUNOK
 	}
+}
+
+// AppendNew appends each of src that dst does not hold yet. The lists it
+// serves (hosts, addresses, LUN ids of one object) are short, so a linear
+// search beats building a set.
+func AppendNew(dst []string, src ...string) []string {
+	for _, s := range src {
+		if !slices.Contains(dst, s) {
+			dst = append(dst, s)
+		}
+	}
+	return dst
 }

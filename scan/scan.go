@@ -145,29 +145,13 @@ func Merge(inv, part *model.Inventory) {
 		}
 		m := &inv.LUNs[i]
 		m.Paths = append(m.Paths, l.Paths...)
-		m.Hosts = appendNew(m.Hosts, l.Hosts...)
+		m.Hosts = model.AppendNew(m.Hosts, l.Hosts...)
 		m.IOErrors += l.IOErrors
 		m.State = model.LUNState(m.Paths)
 		if m.Array == nil {
 			m.Array = l.Array
 		}
 	}
-}
-
-func appendNew(dst []string, src ...string) []string {
-	for _, s := range src {
-		found := false
-		for _, d := range dst {
-			if d == s {
-				found = true
-				break
-			}
-		}
-		if !found {
-			dst = append(dst, s)
-		}
-	}
-	return dst
 }
 
 // locateTimeout bounds one stat of a disk source: a hung NFS server must not

@@ -266,9 +266,9 @@ func (sn *snapshot) blast(luns []string) BlastRadius {
 			vms[ref.vm] = true
 			vm := &sn.inv.VMs[ref.vm]
 			d := &vm.Disks[ref.disk]
-			b.Hosts = appendNew(b.Hosts, vm.Host)
+			b.Hosts = model.AppendNew(b.Hosts, vm.Host)
 			if d.Datastore != "" {
-				b.Datastores = appendNew(b.Datastores, d.Datastore)
+				b.Datastores = model.AppendNew(b.Datastores, d.Datastore)
 			}
 			if len(b.Uses) < maxUses {
 				b.Uses = append(b.Uses, DiskUse{VM: vm.Name, VMID: vm.ID, Host: vm.Host, Disk: d.Name, Source: d.Source, Datastore: d.Datastore, LUNs: d.LUNs})

@@ -120,7 +120,7 @@ func newSnapshot(inv *model.Inventory, scan ScanView) *snapshot {
 				addRes(d.Anchor.Resource)
 			}
 			if d.Datastore != "" {
-				sum.Datastores = appendNew(sum.Datastores, d.Datastore)
+				sum.Datastores = model.AppendNew(sum.Datastores, d.Datastore)
 				for _, id := range dsByName[d.Datastore] {
 					if r := inv.Resources[s.resByID[id]]; r.Host == "" || r.Host == vm.Host || r.Kind == model.ResDatastore {
 						addRes(id)
@@ -129,12 +129,12 @@ func newSnapshot(inv *model.Inventory, scan ScanView) *snapshot {
 			}
 			for _, id := range d.LUNs {
 				s.lunUsers[id] = appendRef(s.lunUsers[id], ref)
-				sum.LUNs = appendNew(sum.LUNs, id)
+				sum.LUNs = model.AppendNew(sum.LUNs, id)
 				if k, ok := s.lunByID[id]; ok {
 					l := &inv.LUNs[k]
 					sum.Health = worse(sum.Health, l.State)
 					if a := metrics.ArrayName(l.Array); a != "" {
-						sum.Arrays = appendNew(sum.Arrays, a)
+						sum.Arrays = model.AppendNew(sum.Arrays, a)
 					}
 				}
 			}
@@ -238,7 +238,7 @@ func (s *snapshot) lunsBelow(id string) []string {
 			return
 		}
 		r := &s.inv.Resources[k]
-		out = appendNew(out, r.LUNs...)
+		out = model.AppendNew(out, r.LUNs...)
 		for _, b := range r.Below {
 			walk(b, depth+1)
 		}
@@ -288,22 +288,6 @@ func (c *PathCounts) add(o PathCounts) {
 	c.Standby += o.Standby
 	c.Failed += o.Failed
 	c.Unknown += o.Unknown
-}
-
-func appendNew(dst []string, src ...string) []string {
-	for _, s := range src {
-		found := false
-		for _, d := range dst {
-			if d == s {
-				found = true
-				break
-			}
-		}
-		if !found {
-			dst = append(dst, s)
-		}
-	}
-	return dst
 }
 
 func appendRef(dst []diskRef, r diskRef) []diskRef {

@@ -171,7 +171,7 @@ func (s *Source) hostLUNs(ref, host string, sd *types.HostStorageDeviceInfo, lun
 		if disk, ok := bl.(*types.HostScsiDisk); ok && l.SizeBytes == 0 {
 			l.SizeBytes = uint64(disk.Capacity.Block) * uint64(disk.Capacity.BlockSize)
 		}
-		l.Hosts = appendNew(l.Hosts, host)
+		l.Hosts = model.AppendNew(l.Hosts, host)
 		active := 0
 		for _, p := range paths[sl.Key] {
 			mp := modelPath(host, p, hbas[p.Adapter])
@@ -310,7 +310,7 @@ func datastoreResource(ds rawDatastore, g *graph) model.Resource {
 			}
 			for _, e := range info.Vmfs.Extent {
 				if id, _ := lunID(e.DiskName, ""); id != "" {
-					r.LUNs = appendNew(r.LUNs, id)
+					r.LUNs = model.AppendNew(r.LUNs, id)
 				}
 			}
 		}
@@ -347,7 +347,7 @@ func datastoreResource(ds rawDatastore, g *graph) model.Resource {
 				for _, pe := range hpe.ProtocolEndpoint {
 					if pe.DeviceId != "" {
 						if id, _ := lunID(pe.DeviceId, ""); id != "" {
-							r.LUNs = appendNew(r.LUNs, id)
+							r.LUNs = model.AppendNew(r.LUNs, id)
 						}
 					}
 					if pe.NfsServer != "" && r.Remote == "" {
@@ -492,22 +492,6 @@ func sortPaths(p []model.Path) {
 		}
 		return p[a].Device < p[b].Device
 	})
-}
-
-func appendNew(dst []string, src ...string) []string {
-	for _, s := range src {
-		found := false
-		for _, d := range dst {
-			if d == s {
-				found = true
-				break
-			}
-		}
-		if !found {
-			dst = append(dst, s)
-		}
-	}
-	return dst
 }
 
 // serialOf returns the LUN's serial: ScsiLun.serialNumber, or, where ESXi
