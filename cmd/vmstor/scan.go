@@ -1,6 +1,9 @@
 package main
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // ScanCmd is the main job: all three phases for every configured source.
 type ScanCmd struct {
@@ -17,6 +20,9 @@ func (c *ScanCmd) Run(g *Globals) error {
 		// No hypervisor here: the storage map is still worth printing.
 		fmt.Fprintln(g.stderr, "vmstor: no hypervisor found (no libvirt socket, Proxmox or Hyper-V); showing this host's storage")
 		return printStorage(g, inv)
+	}
+	if len(inv.VMs) == 0 && g.Output != "json" {
+		fmt.Fprintf(g.stderr, "vmstor: no VMs found on %s\n", strings.Join(inv.Sources, ", "))
 	}
 	return printInventory(g, inv)
 }
