@@ -110,35 +110,43 @@ func fillTerms(ctx context.Context, s *Store, tx *sql.Tx) error {
 		if err != nil {
 			return err
 		}
-		var terms []termRow
-		n := 0
-		for rows.Next() {
-			var id int64
-			var kind, key string
-			var data []byte
-			if err := rows.Scan(&id, &kind, &key, &data); err != nil {
-				rows.Close()
-				return err
-			}
-			hs, err := termsOfJSON(kind, key, data)
-			if err != nil {
-				rows.Close()
-				return fmt.Errorf("object %d: %w", id, err)
-			}
-			for _, h := range hs {
-				terms = append(terms, termRow{h, id})
-			}
-			last, n = id, n+1
-		}
-		if err := rows.Err(); err != nil {
+		ids, terms, err := termsOfRows(rows)
+		if err != nil {
 			return err
 		}
-		rows.Close()
+		if len(ids) > 0 {
+			last = ids[len(ids)-1]
+		}
 		if _, err := s.insertTerms(ctx, tx, terms); err != nil {
 			return err
 		}
-		if n == 0 {
+		if len(ids) == 0 {
 			return nil
 		}
 	}
+}
+
+// termsOfRows reads (id, kind, key, data) object rows, closes them, and
+// returns the ids and every index term of those objects.
+func termsOfRows(rows *sql.Rows) ([]int64, []termRow, error) {
+	defer rows.Close()
+	var ids []int64
+	var terms []termRow
+	for rows.Next() {
+		var id int64
+		var kind, key string
+		var data []byte
+		if err := rows.Scan(&id, &kind, &key, &data); err != nil {
+			return nil, nil, err
+		}
+		hs, err := termsOfJSON(kind, key, data)
+		if err != nil {
+			return nil, nil, fmt.Errorf("object %d: %w", id, err)
+		}
+		ids = append(ids, id)
+		for _, h := range hs {
+			terms = append(terms, termRow{h, id})
+		}
+	}
+	return ids, terms, rows.Err()
 }

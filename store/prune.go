@@ -62,28 +62,8 @@ func (s *Store) deleteVersionsBefore(ctx context.Context, tx *sql.Tx, scan int64
 		if err != nil {
 			return fmt.Errorf("finding old versions: %w", err)
 		}
-		var ids []int64
-		var terms []termRow
-		for rows.Next() {
-			var id int64
-			var kind, key string
-			var data []byte
-			if err := rows.Scan(&id, &kind, &key, &data); err != nil {
-				rows.Close()
-				return err
-			}
-			hs, err := termsOfJSON(kind, key, data)
-			if err != nil {
-				rows.Close()
-				return fmt.Errorf("object %d: %w", id, err)
-			}
-			ids = append(ids, id)
-			for _, h := range hs {
-				terms = append(terms, termRow{h, id})
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		ids, terms, err := termsOfRows(rows)
+		if err != nil {
 			return err
 		}
 		if len(ids) == 0 {
