@@ -178,7 +178,7 @@ func locate(ctx context.Context, inv *model.Inventory, l Locator, host string) {
 			jobs = append(jobs, job{i, j})
 		}
 	}
-	var mu sync.Mutex
+	// Each goroutine writes only its own disk: no lock needed.
 	sem := make(chan struct{}, 16)
 	var wg sync.WaitGroup
 	for _, jb := range jobs {
@@ -195,9 +195,7 @@ func locate(ctx context.Context, inv *model.Inventory, l Locator, host string) {
 				d.Error = fmt.Sprintf("locate %s: %v", d.Source, err)
 				return
 			}
-			mu.Lock()
 			d.Anchor = a
-			mu.Unlock()
 		}()
 	}
 	wg.Wait()
