@@ -77,7 +77,7 @@ func (f *SourceFlags) Sources(g *Globals) ([]scan.Source, scan.Options, error) {
 	}
 	if f.ProxmoxRoot != "" {
 		srcs = append(srcs, proxmox.NewLocal(f.ProxmoxRoot))
-		local = f.ProxmoxRoot == "/"
+		local = local || f.ProxmoxRoot == "/"
 	}
 	if f.HyperV {
 		srcs = append(srcs, hyperv.New())
