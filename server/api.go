@@ -59,6 +59,16 @@ func page[T any](all []T, p paging, scanID int64) Page[T] {
 
 // snap returns the snapshot a request reads: the current one, or the scan
 // named by ?scan=ID.
+// snapPage is snap and pageOf together, for the list routes.
+func (s *Server) snapPage(r *http.Request) (*snapshot, paging, error) {
+	sn, err := s.snap(r)
+	if err != nil {
+		return nil, paging{}, err
+	}
+	p, err := pageOf(r)
+	return sn, p, err
+}
+
 func (s *Server) snap(r *http.Request) (*snapshot, error) {
 	cur := s.current.Load()
 	v := r.URL.Query().Get("scan")
@@ -120,11 +130,7 @@ func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) (any, error) 
 }
 
 func (s *Server) listHosts(w http.ResponseWriter, r *http.Request) (any, error) {
-	sn, err := s.snap(r)
-	if err != nil {
-		return nil, err
-	}
-	p, err := pageOf(r)
+	sn, p, err := s.snapPage(r)
 	if err != nil {
 		return nil, err
 	}
@@ -138,11 +144,7 @@ func (s *Server) listHosts(w http.ResponseWriter, r *http.Request) (any, error) 
 // listVMs filters by host (exact), name (substring), lun (id), array (name),
 // health and q (substring of name, id or host).
 func (s *Server) listVMs(w http.ResponseWriter, r *http.Request) (any, error) {
-	sn, err := s.snap(r)
-	if err != nil {
-		return nil, err
-	}
-	p, err := pageOf(r)
+	sn, p, err := s.snapPage(r)
 	if err != nil {
 		return nil, err
 	}
@@ -211,11 +213,7 @@ func (s *Server) getVM(w http.ResponseWriter, r *http.Request) (any, error) {
 // listLUNs filters by array, host, state and q (substring of id, vendor,
 // product, volume).
 func (s *Server) listLUNs(w http.ResponseWriter, r *http.Request) (any, error) {
-	sn, err := s.snap(r)
-	if err != nil {
-		return nil, err
-	}
-	p, err := pageOf(r)
+	sn, p, err := s.snapPage(r)
 	if err != nil {
 		return nil, err
 	}
@@ -284,11 +282,7 @@ func (sn *snapshot) blast(luns []string) BlastRadius {
 }
 
 func (s *Server) listArrays(w http.ResponseWriter, r *http.Request) (any, error) {
-	sn, err := s.snap(r)
-	if err != nil {
-		return nil, err
-	}
-	p, err := pageOf(r)
+	sn, p, err := s.snapPage(r)
 	if err != nil {
 		return nil, err
 	}
@@ -319,11 +313,7 @@ func (s *Server) getArray(w http.ResponseWriter, r *http.Request) (any, error) {
 
 // listDatastores filters by host, kind and q (substring of name).
 func (s *Server) listDatastores(w http.ResponseWriter, r *http.Request) (any, error) {
-	sn, err := s.snap(r)
-	if err != nil {
-		return nil, err
-	}
-	p, err := pageOf(r)
+	sn, p, err := s.snapPage(r)
 	if err != nil {
 		return nil, err
 	}
@@ -476,11 +466,7 @@ func (s *Server) getHistory(w http.ResponseWriter, r *http.Request) (any, error)
 }
 
 func (s *Server) whoUses(w http.ResponseWriter, r *http.Request) (any, error) {
-	sn, err := s.snap(r)
-	if err != nil {
-		return nil, err
-	}
-	p, err := pageOf(r)
+	sn, p, err := s.snapPage(r)
 	if err != nil {
 		return nil, err
 	}
